@@ -174,6 +174,20 @@ struct SSHClientTests {
         #expect(refused?.message.contains("port \(configuration.port)") == true)
     }
 
+    @Test func shortCommandsDoNotStallOnTheSocket() async throws {
+        let server = try SSHTestServer()
+        defer { server.stop() }
+        let client = try server.client()
+        _ = try await client.connect()
+        let started = ContinuousClock.now
+        for index in 0..<20 {
+            let result = try await client.run(RemoteCommand("echo", String(index)), stdin: nil)
+            #expect(result.stdoutText == "\(index)\n")
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(8), "20 short commands took \(elapsed)")
+    }
+
     @Test func commandTimeoutIsEnforced() async throws {
         let server = try SSHTestServer()
         defer { server.stop() }

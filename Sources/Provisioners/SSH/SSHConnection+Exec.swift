@@ -73,7 +73,9 @@ extension SSHConnection {
                 }
             }
             if streamsAtEnd && libssh2_channel_eof(raw) != 0 && inputDone { break }
-            if !progressed { try session.waitForSocket(what, deadline: deadline) }
+            // libssh2 may already hold the EOF it read while serving the other stream: then the
+            // next round ends the loop, and waiting on the socket would stall for nothing.
+            if !progressed && libssh2_channel_eof(raw) == 0 { try session.waitForSocket(what, deadline: deadline) }
         }
         try session.call("\(what): closing the channel", .channel, deadline: deadline) { libssh2_channel_close(raw) }
         try session.call("\(what): waiting for the exit status", .channel, deadline: deadline) {
