@@ -114,7 +114,12 @@ struct SpecDecoder {
 
     func endpoint(_ node: Node, _ path: String) -> EndpointSpec? {
         guard let fields = walker.map(node, path, keys: ["dns", "floatingIP", "vip", "port"], what: "endpoint") else { return nil }
-        let kinds = ["dns", "floatingIP", "vip"].filter { fields.has($0) }
+        // In file order, so a second kind is reported where it is written.
+        let kinds = ["dns", "floatingIP", "vip"].filter { fields.has($0) }.sorted {
+            let l = fields.keyNode($0)?.mark
+            let r = fields.keyNode($1)?.mark
+            return (l?.line ?? 0, l?.column ?? 0) < (r?.line ?? 0, r?.column ?? 0)
+        }
         let port = fields.int("port", range: 1...65535) ?? 6443
         guard kinds.count == 1, let kind = kinds.first else {
             if kinds.isEmpty {
