@@ -95,7 +95,7 @@ public struct TalosSettings: Sendable, Hashable {
     /// Image Factory schematic id of the image definition, resolved when the spec is loaded.
     public var schematicID: String
 
-    public init(version: SemanticVersion, image: String, schematicID: String, patches: [ConfigPatch] = [], installDisk: String = "/dev/sda") {
+    public init(version: SemanticVersion, image: String, schematicID: String = "", patches: [ConfigPatch] = [], installDisk: String = "/dev/sda") {
         self.version = version
         self.image = image
         self.schematicID = schematicID

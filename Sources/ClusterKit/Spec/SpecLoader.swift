@@ -52,7 +52,8 @@ public enum SpecLoader {
                 }
             }
         }
-        if !walker.hasErrors, let spec = assemble(&draft) {
+        if !walker.hasErrors, var spec = assemble(&draft) {
+            if let image { spec.talos.schematicID = image.schematicID }
             return LoadedSpec(spec: spec, warnings: walker.sortedDiagnostics, file: file, image: image)
         }
         throw SpecError(diagnostics: walker.sortedDiagnostics)
