@@ -36,7 +36,7 @@ public enum TalosPKI {
         switch algorithm {
         case .ecdsaP256:
             let key = P256.Signing.PrivateKey()
-            return (Certificate.PrivateKey(key), key.pemRepresentation + "\n")
+            return (Certificate.PrivateKey(key), try SEC1PrivateKeyDocument(privateKey: key).pemString() + "\n")
         case .ed25519:
             let key = Curve25519.Signing.PrivateKey()
             let wrapped = Certificate.PrivateKey(key)
