@@ -1,0 +1,77 @@
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Writes secret-bearing files: mode 0600 from creation, atomically (temporary file in the same
+/// directory, fsync, rename, fsync of the directory), so a crash never leaves a half-written
+/// bundle or a world-readable one.
+enum SecureFile {
+    #if canImport(Glibc)
+        private static let systemWrite = Glibc.write
+    #else
+        private static let systemWrite = Darwin.write
+    #endif
+
+    static func write(_ text: String, to url: URL) throws(ClusterError) {
+        let directory = url.deletingLastPathComponent()
+        try ensureDirectory(directory)
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw ioError("create", temporary) }
+        var written = 0
+        let bytes = Array(text.utf8)
+        var failure: ClusterError?
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                systemWrite(descriptor, buffer.baseAddress?.advanced(by: written), bytes.count - written)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                failure = ioError("write", temporary)
+                break
+            }
+            written += result
+        }
+        if failure == nil && fchmod(descriptor, 0o600) != 0 { failure = ioError("chmod", temporary) }
+        if failure == nil && fsync(descriptor) != 0 { failure = ioError("fsync", temporary) }
+        close(descriptor)
+        if failure == nil && rename(temporary.path, url.path) != 0 { failure = ioError("rename into place", url) }
+        if let failure {
+            unlink(temporary.path)
+            throw failure
+        }
+        let directoryDescriptor = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    /// Creates a directory (and parents) with mode 0700 when missing.
+    static func ensureDirectory(_ url: URL) throws(ClusterError) {
+        do {
+            try FileManager.default.createDirectory(
+                at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ClusterError(.io, "cannot create directory \(url.path)", cause: error)
+        }
+    }
+
+    static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
+
+    static func read(_ url: URL) throws(ClusterError) -> String {
+        do {
+            return try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw ClusterError(.io, "cannot read \(url.path)", cause: error)
+        }
+    }
+
+    private static func ioError(_ action: String, _ url: URL) -> ClusterError {
+        let reason = String(cString: strerror(errno))
+        return ClusterError(.io, "cannot \(action) \(url.path): \(reason)")
+    }
+}
