@@ -48,6 +48,9 @@ public final class SimulatedWorld: Sendable {
 
     public var isCrashed: Bool { crashedBy.withLock { $0 != nil } }
 
+    /// The crash fault that killed the simulated process, if one fired.
+    public var crashFault: SimulatedFault? { crashedBy.withLock { $0 } }
+
     public func inject(_ fault: SimulatedFault) {
         state.withLock { $0.faults.append(fault) }
     }

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Data goes to stdout; progress, warnings and errors to stderr (after apple/container).
+enum Terminal {
+    static let stderrIsTTY = isatty(2) == 1
+    static let stdoutIsTTY = isatty(1) == 1
+
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func json<Value: Encodable>(_ value: Value, pretty: Bool = true) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Asks a yes/no question on the terminal; false when there is no terminal to ask on.
+    static func confirm(_ question: String) -> Bool {
+        guard isatty(0) == 1 else { return false }
+        FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+        guard let answer = readLine() else { return false }
+        return ["y", "yes"].contains(answer.lowercased())
+    }
+}
