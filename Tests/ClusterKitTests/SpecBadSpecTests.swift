@@ -61,6 +61,7 @@ struct SpecBadSpecTests {
         BadSpec(name: "inline secret inside a patch", replacements: [38: "    size: {cpus: 8, memory: 32GiB}\n    patches: [{cluster: {secret: abc}}]"], fragment: "inline secrets are refused in patches", position: "39:26"),
         BadSpec(name: "environment variable name invalid", replacements: [16: "    tokenEnv: hcloud-token"], fragment: "is not an environment variable name", position: "16:15"),
         BadSpec(name: "libvirt key under a hetzner provider", replacements: [16: "    tokenEnv: HCLOUD_TOKEN\n    storagePool: default"], fragment: #"unknown field "storagePool" in a hetzner provider"#, position: "17:5"),
+        BadSpec(name: "JSON patch on Talos 1.14", replacements: [3: "  version: v1.14.0", 38: "    size: {cpus: 8, memory: 32GiB}\n    patches: [{op: remove, path: /cluster/proxy}]"], fragment: "reject JSON patches", position: "39:14"),
     ]
 
     @Test("bad spec is reported at its place", arguments: cases)

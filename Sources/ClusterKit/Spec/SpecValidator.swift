@@ -18,6 +18,7 @@ struct SpecValidator {
         validateFailover()
         validateDrills()
         validateImage()
+        validatePatchKinds()
     }
 
     // MARK: - Syntax helpers
@@ -366,6 +367,26 @@ struct SpecValidator {
         if draft.minReadyControlPlanesGiven, drills.guards.minReadyControlPlanes > cpTotal {
             walker.error(at: "drills.guards.minReadyControlPlanes", "\(drills.guards.minReadyControlPlanes) is more than the \(cpTotal) control-plane nodes in the spec; no drill could ever start",
                 hint: "use at most \(cpTotal)")
+        }
+    }
+
+    // MARK: - Patches
+
+    /// Talos 1.14 moved to multi-document machine configs, for which Talos rejects RFC 6902 JSON
+    /// patches; strategic-merge patches work for both forms (Talos reference notes,
+    /// ../shared/reference/talos/SOURCE.md).
+    func validatePatchKinds() {
+        guard let talos = draft.talos, talos.version >= SemanticVersion(major: 1, minor: 14, patch: 0) else { return }
+        var places: [(String, [ConfigPatch])] = [("talos.patches", talos.patches)]
+        for (index, pool) in draft.pools {
+            places.append(("pools[\(index)].patches", pool.patches))
+            for (node, patches) in pool.nodePatches.sorted(by: { $0.key < $1.key }) {
+                places.append(("pools[\(index)].nodePatches.\(node)", patches))
+            }
+        }
+        for (path, patches) in places where patches.contains(where: { $0.kind == .jsonPatch }) {
+            walker.error(at: path, "Talos \(talos.version) uses multi-document machine configs, which reject JSON patches",
+                hint: "write the change as a strategic-merge patch (a mapping), or stay on Talos 1.13")
         }
     }
 
