@@ -117,6 +117,15 @@ struct SpecLoaderTests {
         #expect(error.description.hasSuffix("4 errors in t.yaml"))
     }
 
+    @Test("a provider without a type is one error, not one per key, and no knock-on errors")
+    func providerWithoutType() throws {
+        let error = try #require(throws: SpecError.self) {
+            try SpecLoader.load(yaml: SpecFixtures.base(replacing: [20: ""]), file: "t.yaml")
+        }
+        #expect(error.errors.count == 1, "\(error)")
+        #expect(error.errors.first?.path == "providers[1].type")
+    }
+
     @Test("YAML syntax errors and duplicate keys carry a position")
     func yamlErrors() throws {
         let broken = try #require(throws: SpecError.self) { try SpecLoader.load(yaml: "name: t\ntalos: [\n", file: "t.yaml") }

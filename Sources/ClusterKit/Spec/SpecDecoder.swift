@@ -198,7 +198,14 @@ struct SpecDecoder {
     func provider(_ node: Node, _ path: String) -> ProviderSpec? {
         // The allowed keys depend on the type, so read it first from the raw mapping.
         var type: String?
-        if let mapping = node.mapping, let typeNode = mapping["type"] {
+        if let mapping = node.mapping {
+            guard let typeNode = mapping["type"] else {
+                // Without a type the other keys cannot be judged; one error, not one per key.
+                walker.record(node, path)
+                walker.error(node, YAMLWalker.join(path, "type"), "missing required field \"type\"",
+                    hint: "add `type:` with one of \(SpecDecoder.providerTypes.joined(separator: ", "))")
+                return nil
+            }
             type = walker.choice(typeNode, YAMLWalker.join(path, "type"), SpecDecoder.providerTypes, what: "provider type")
             if type == nil { return nil }
         }
