@@ -126,6 +126,29 @@ struct SpecLoaderTests {
         #expect(error.errors.first?.path == "providers[1].type")
     }
 
+    @Test("a simulator-only spec spreads nodes over its locations")
+    func simulatorSpec() throws {
+        let text = """
+            name: sim
+            talos: {version: v1.13.9, image: default}
+            kubernetes: {version: v1.36.0}
+            endpoint: {dns: api.sim.example}
+            providers:
+              - {name: sim, type: simulator, site: lab}
+            pools:
+              - {name: cp, role: controlplane, provider: sim, count: 3, locations: [a, b, c], size: {cpus: 2, memory: 2GiB}}
+              - {name: w, role: worker, provider: sim, count: 30, size: {cpus: 2, memory: 4GiB, disk: 20GiB}}
+            """
+        let loaded = try SpecLoader.load(yaml: text, file: "sim.yaml")
+        #expect(loaded.warnings.isEmpty)
+        let spec = loaded.spec
+        let cp = try #require(spec.pool(named: "cp"))
+        #expect((0..<3).map { cp.site(ofNodeAt: $0, provider: spec.provider(named: "sim")) } == ["sim/a", "sim/b", "sim/c"])
+        #expect(spec.pool(named: "w")?.location(ofNodeAt: 7, provider: spec.provider(named: "sim")) == "lab")
+        #expect(spec.network.podCIDRs.map(\.description) == ["10.244.0.0/16"])
+        #expect(spec.drills == nil && spec.gitops == nil)
+    }
+
     @Test("YAML syntax errors and duplicate keys carry a position")
     func yamlErrors() throws {
         let broken = try #require(throws: SpecError.self) { try SpecLoader.load(yaml: "name: t\ntalos: [\n", file: "t.yaml") }
