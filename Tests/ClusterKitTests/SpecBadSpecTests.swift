@@ -61,6 +61,10 @@ struct SpecBadSpecTests {
         BadSpec(name: "inline secret inside a patch", replacements: [38: "    size: {cpus: 8, memory: 32GiB}\n    patches: [{cluster: {secret: abc}}]"], fragment: "inline secrets are refused in patches", position: "39:26"),
         BadSpec(name: "environment variable name invalid", replacements: [16: "    tokenEnv: hcloud-token"], fragment: "is not an environment variable name", position: "16:15"),
         BadSpec(name: "libvirt key under a hetzner provider", replacements: [16: "    tokenEnv: HCLOUD_TOKEN\n    storagePool: default"], fragment: #"unknown field "storagePool" in a hetzner provider"#, position: "17:5"),
+        BadSpec(name: "JSON patch on Talos 1.14", replacements: [3: "  version: v1.14.0", 38: "    size: {cpus: 8, memory: 32GiB}\n    patches: [{op: remove, path: /cluster/proxy}]"], fragment: "reject JSON patches", position: "39:14"),
+        BadSpec(name: "Hetzner location outside the network zone", replacements: [17: "    locations: [fsn1, hel1, ash]"], fragment: "location ash is in network zone us-east, but network t is in eu-central", position: "17:29"),
+        BadSpec(name: "Hetzner network not RFC 1918", replacements: [18: "    network: {name: t, ipRange: 100.64.0.0/16, subnet: 100.64.1.0/24, zone: eu-central}"], fragment: "is not a private (RFC 1918) range", position: "18:33"),
+        BadSpec(name: "provider without a type", replacements: [20: ""], fragment: #"missing required field "type""#, position: "19:5"),
     ]
 
     @Test("bad spec is reported at its place", arguments: cases)

@@ -198,7 +198,14 @@ struct SpecDecoder {
     func provider(_ node: Node, _ path: String) -> ProviderSpec? {
         // The allowed keys depend on the type, so read it first from the raw mapping.
         var type: String?
-        if let mapping = node.mapping, let typeNode = mapping["type"] {
+        if let mapping = node.mapping {
+            guard let typeNode = mapping["type"] else {
+                // Without a type the other keys cannot be judged; one error, not one per key.
+                walker.record(node, path)
+                walker.error(node, YAMLWalker.join(path, "type"), "missing required field \"type\"",
+                    hint: "add `type:` with one of \(SpecDecoder.providerTypes.joined(separator: ", "))")
+                return nil
+            }
             type = walker.choice(typeNode, YAMLWalker.join(path, "type"), SpecDecoder.providerTypes, what: "provider type")
             if type == nil { return nil }
         }
@@ -479,13 +486,34 @@ struct SpecDecoder {
 
     /// A list of Talos config patches: inline mappings (strategic merge), inline lists of RFC 6902
     /// operations (JSON patch), or `file:` references relative to the spec file.
+    ///
+    /// Consecutive items that are JSON patch operations (mappings with an `op` key; no Talos
+    /// config document has one at its top) form one JSON patch, so users can list operations
+    /// directly; a nested list is one JSON patch too.
     func patches(_ node: Node, _ path: String) -> [ConfigPatch]? {
         guard let items = walker.list(node, path, of: "config patches") else { return nil }
         var result: [ConfigPatch] = []
-        for item in items {
-            if let patch = patch(item.node, item.path) { result.append(patch) }
+        var failed = false
+        var operations: [(node: Node, path: String)] = []
+        func flushOperations() {
+            guard let first = operations.first else { return }
+            if validateJSONPatch(operations), let text = serialize(Node(operations.map(\.node)), first.path) {
+                result.append(ConfigPatch(kind: .jsonPatch, yaml: text, origin: origin(first.node)))
+            } else {
+                failed = true
+            }
+            operations = []
         }
-        return result.count == items.count ? result : nil
+        for item in items {
+            if item.node.mapping?["op"] != nil {
+                operations.append(item)
+                continue
+            }
+            flushOperations()
+            if let patch = patch(item.node, item.path) { result.append(patch) } else { failed = true }
+        }
+        flushOperations()
+        return failed ? nil : result
     }
 
     func origin(_ node: Node) -> String {
@@ -507,7 +535,12 @@ struct SpecDecoder {
             return ConfigPatch(kind: .strategicMerge, yaml: text, origin: origin(node))
         }
         if node.sequence != nil {
-            guard validateJSONPatch(node, path), let text = serialize(node, path) else { return nil }
+            guard let items = walker.list(node, path, of: "JSON patch operations") else { return nil }
+            if items.isEmpty {
+                walker.error(node, path, "empty JSON patch", hint: "remove it or add operations")
+                return nil
+            }
+            guard validateJSONPatch(items), let text = serialize(node, path) else { return nil }
             return ConfigPatch(kind: .jsonPatch, yaml: text, origin: origin(node))
         }
         walker.error(node, path, "expected a patch, found \(walker.describe(node))",
@@ -528,10 +561,8 @@ struct SpecDecoder {
 
     /// RFC 6902 section 4: every operation has `op` and `path`; add/replace/test need `value`,
     /// move/copy need `from`.
-    func validateJSONPatch(_ node: Node, _ path: String) -> Bool {
-        guard let items = walker.list(node, path, of: "JSON patch operations") else { return false }
+    func validateJSONPatch(_ items: [(node: Node, path: String)]) -> Bool {
         let before = walker.diagnostics.count
-        if items.isEmpty { walker.error(node, path, "empty JSON patch", hint: "remove it or add operations") }
         for item in items {
             guard let fields = walker.map(item.node, item.path, keys: ["op", "path", "value", "from"], what: "a JSON patch operation") else { continue }
             let op = fields.choice("op", SpecDecoder.jsonPatchOps, required: true, what: "JSON patch op")

@@ -18,6 +18,7 @@ struct SpecValidator {
         validateFailover()
         validateDrills()
         validateImage()
+        validatePatchKinds()
     }
 
     // MARK: - Syntax helpers
@@ -222,10 +223,25 @@ struct SpecValidator {
         for (index, provider) in draft.providers {
             if case .hetzner(let hetzner) = provider.settings, let net = hetzner.network {
                 let base = "providers[\(index)].network"
+                // Hetzner networks take RFC 1918 ranges only (Hetzner Cloud API, "Networks";
+                // ../shared/reference/hetzner/cloud.spec.json).
+                let private1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].compactMap { try? CIDR(parsing: $0) }
+                if !private1918.contains(where: { $0.contains(net.ipRange) }) {
+                    walker.error(at: "\(base).ipRange", "\(net.ipRange) is not a private (RFC 1918) range; Hetzner networks need one",
+                        hint: "use a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+                }
                 if !net.ipRange.contains(net.subnet) {
                     walker.error(at: "\(base).subnet", "subnet \(net.subnet) is not inside ipRange \(net.ipRange)", hint: "pick a subnet within \(net.ipRange)")
                 }
                 named.append(("\(base).ipRange", "Hetzner network \(net.name)", net.ipRange))
+                // A server attaches only to networks of its own location's zone (Hetzner Cloud
+                // docs, "Networks": a network spans one network zone).
+                for (offset, location) in hetzner.locations.enumerated() {
+                    if let zone = SpecValidator.hetznerZoneByLocation[location], zone != net.zone {
+                        walker.error(at: "providers[\(index)].locations[\(offset)]", "location \(location) is in network zone \(zone), but network \(net.name) is in \(net.zone)",
+                            hint: "use locations of \(net.zone) (\(SpecValidator.hetznerZoneByLocation.filter { $0.value == net.zone }.keys.sorted().joined(separator: ", "))) or another network zone")
+                    }
+                }
             }
         }
         for i in 0..<named.count {
@@ -235,6 +251,12 @@ struct SpecValidator {
             }
         }
     }
+
+    /// Hetzner Cloud locations and their network zones (Hetzner Cloud API, "Networks: Network
+    /// Zones", in ../shared/reference/hetzner/cloud.spec.json).
+    static let hetznerZoneByLocation = [
+        "fsn1": "eu-central", "nbg1": "eu-central", "hel1": "eu-central", "ash": "us-east", "hil": "us-west", "sin": "ap-southeast",
+    ]
 
     // MARK: - Endpoint
 
@@ -366,6 +388,26 @@ struct SpecValidator {
         if draft.minReadyControlPlanesGiven, drills.guards.minReadyControlPlanes > cpTotal {
             walker.error(at: "drills.guards.minReadyControlPlanes", "\(drills.guards.minReadyControlPlanes) is more than the \(cpTotal) control-plane nodes in the spec; no drill could ever start",
                 hint: "use at most \(cpTotal)")
+        }
+    }
+
+    // MARK: - Patches
+
+    /// Talos 1.14 moved to multi-document machine configs, for which Talos rejects RFC 6902 JSON
+    /// patches; strategic-merge patches work for both forms (Talos reference notes,
+    /// ../shared/reference/talos/SOURCE.md).
+    func validatePatchKinds() {
+        guard let talos = draft.talos, talos.version >= SemanticVersion(major: 1, minor: 14, patch: 0) else { return }
+        var places: [(String, [ConfigPatch])] = [("talos.patches", talos.patches)]
+        for (index, pool) in draft.pools {
+            places.append(("pools[\(index)].patches", pool.patches))
+            for (node, patches) in pool.nodePatches.sorted(by: { $0.key < $1.key }) {
+                places.append(("pools[\(index)].nodePatches.\(node)", patches))
+            }
+        }
+        for (path, patches) in places where patches.contains(where: { $0.kind == .jsonPatch }) {
+            walker.error(at: path, "Talos \(talos.version) uses multi-document machine configs, which reject JSON patches",
+                hint: "write the change as a strategic-merge patch (a mapping), or stay on Talos 1.13")
         }
     }
 
