@@ -41,7 +41,7 @@ public struct MinimalConfigRenderer: MachineConfigRendering {
         self.clusterID = clusterID
     }
 
-    public func render(node: NodeIdentity, addresses: [String]) throws -> MachineConfigPayload {
+    public func render(node: NodeIdentity, addresses: [String], floatingIP: String?) throws -> MachineConfigPayload {
         MachineConfigPayload("""
             version: v1alpha1
             machine:

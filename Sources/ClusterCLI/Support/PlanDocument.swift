@@ -1,3 +1,4 @@
+import Foundation
 import ClusterKit
 
 /// A plan as data, for `plan -o json|yaml` and `up -o json`.

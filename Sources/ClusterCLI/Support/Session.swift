@@ -51,7 +51,7 @@ struct Session {
         }
         for fault in faults { world.inject(fault) }
         let backend = ClusterBackend.simulated(spec: spec, world: world, configs: configs)
-        let outcome = Result { try SimulationRunLoop(clock: world.clock, speed: speed).run { try await body(backend) } }
+        let outcome = Swift.Result { try SimulationRunLoop(clock: world.clock, speed: speed).run { try await body(backend) } }
         // A crashed process saves nothing more: the state on disk is what it left at the crash.
         if let fault = world.crashFault { throw SimulatedCrash(fault: fault) }
         try store.save(world.snapshot())

@@ -13,8 +13,8 @@ public final class LazyTalosConfigSource: MachineConfigRendering {
         self.store = store
     }
 
-    public func render(node: NodeIdentity, addresses: [String]) throws -> MachineConfigPayload {
-        try loaded().render(node: node, addresses: addresses)
+    public func render(node: NodeIdentity, addresses: [String], floatingIP: String?) throws -> MachineConfigPayload {
+        try loaded().render(node: node, addresses: addresses, floatingIP: floatingIP)
     }
 
     public func loaded() throws -> TalosConfigSource {

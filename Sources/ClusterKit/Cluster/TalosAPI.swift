@@ -97,5 +97,8 @@ public protocol GitOpsInstaller: Sendable {
 
 /// Renders each node's Talos machine config. Backed by the Talos config generator.
 public protocol MachineConfigRendering: Sendable {
-    func render(node: NodeIdentity, addresses: [String]) throws -> MachineConfigPayload
+    /// - Parameters:
+    ///   - addresses: the node's own addresses, when known, for its certificate SANs.
+    ///   - floatingIP: the address of the floating IP the endpoint names, when it does.
+    func render(node: NodeIdentity, addresses: [String], floatingIP: String?) throws -> MachineConfigPayload
 }

@@ -25,7 +25,9 @@ public struct TalosConfigSource: MachineConfigRendering {
         return NodeDescription(name: node.node, role: node.role, pool: node.pool, addresses: addresses, installImage: installer)
     }
 
-    public func render(node: NodeIdentity, addresses: [String]) throws -> MachineConfigPayload {
-        MachineConfigPayload(try renderer.render(description(of: node, addresses: addresses)).yaml)
+    public func render(node: NodeIdentity, addresses: [String], floatingIP: String?) throws -> MachineConfigPayload {
+        var renderer = renderer
+        renderer.floatingIPAddress = floatingIP
+        return MachineConfigPayload(try renderer.render(description(of: node, addresses: addresses)).yaml)
     }
 }

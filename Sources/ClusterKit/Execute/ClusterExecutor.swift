@@ -62,6 +62,10 @@ struct Run: Sendable {
     let limiters: [String: ConcurrencyLimiter]
     let coordinator: BootstrapCoordinator
     let watcher: ReadinessWatcher
+    /// The floating IP's address when the endpoint is one (nil otherwise), known before configs render.
+    let endpointIP = OneShot<String?>()
+    /// The node that takes the ingress floating IP when nothing holds it yet.
+    let ingressHolder: String?
 
     var backend: ClusterBackend { executor.backend }
     var time: any TimeSource { executor.backend.time }
@@ -79,6 +83,8 @@ struct Run: Sendable {
             controlPlanes: plan.desired.filter { $0.identity.role == .controlPlane }.map(\.identity.node),
             alreadyBootstrapped: observed.etcdBootstrapped)
         self.watcher = ReadinessWatcher(kubernetes: executor.backend.kubernetes, time: executor.backend.time, interval: executor.options.pollInterval)
+        let candidates = executor.spec.failover?.ingressIP?.candidatePools ?? []
+        self.ingressHolder = candidates.lazy.compactMap { pool in plan.desired.first { $0.identity.pool == pool }?.identity.node }.first
     }
 
     func emit(_ stage: Stage, _ subject: String?, _ kind: ExecutionEvent.Kind, _ message: String) {
@@ -123,6 +129,7 @@ struct Run: Sendable {
                 for provider in images.keys.sorted() {
                     group.addTask { await prepare(provider: provider) }
                 }
+                group.addTask { await resolveEndpoint() }
                 if executor.wants(.machines) {
                     for node in plan.desired {
                         let broken = replaced[node.identity.node]
@@ -156,13 +163,17 @@ struct Run: Sendable {
         }
 
         var healthy = false
-        if executor.options.until == nil || executor.options.until == .health {
+        let failedNodes = outcomes.filter { $0.state == .failed }.map(\.node)
+        if !failedNodes.isEmpty || !failures.isEmpty {
+            // A health check cannot pass with failed work; say so instead of polling for ten minutes.
+            if executor.options.until == nil { emit(.health, nil, .failed, "skipped: earlier steps failed") }
+        } else if executor.options.until == nil || executor.options.until == .health {
             do {
                 try await checkHealth()
                 healthy = true
             } catch {
-                failures["health"] = "\(error)"
-                emit(.health, nil, .failed, "\(error)")
+                failures["health"] = oneLine(error)
+                emit(.health, nil, .failed, oneLine(error))
             }
         }
         outcomes.sort { $0.node < $1.node }
@@ -171,6 +182,14 @@ struct Run: Sendable {
             cluster: spec.name, nodes: outcomes, failures: failures, bootstrappedOn: bootstrappedOn, gitopsInstalled: gitopsInstalled,
             stoppedAfter: executor.options.until, elapsed: time.now - start, healthy: healthy)
     }
+}
+
+/// An error as one line for progress output: the message, then the hint in parentheses.
+func oneLine(_ error: any Error) -> String {
+    if let error = error as? ClusterError {
+        return error.message.replacingOccurrences(of: "\n", with: "; ") + (error.hint.map { " (hint: \($0))" } ?? "")
+    }
+    return "\(error)".replacingOccurrences(of: "\n  hint: ", with: " (hint: ").replacingOccurrences(of: "\n", with: "; ")
 }
 
 extension Duration {

@@ -15,10 +15,52 @@ extension Run {
             await shot.fulfil(.success(image))
             return nil
         } catch {
-            emit(.images, provider, .failed, "\(error)")
+            emit(.images, provider, .failed, oneLine(error))
             await shot.fulfil(.failure(ClusterError(.provider, "the image on \(provider) is not available: \(error)")))
-            return .failure(provider, "\(error)")
+            return .failure(provider, oneLine(error))
         }
+    }
+
+    /// Creates the floating IP the endpoint names (configs carry its address) before any config
+    /// is rendered; nil when the endpoint is a DNS name or VIP.
+    func resolveEndpoint() async -> ClusterExecutorFinished {
+        guard case .floatingIP(let name) = executor.spec.endpoint.kind, executor.wants(.machines) else {
+            await endpointIP.fulfil(.success(nil))
+            return nil
+        }
+        do {
+            let address = try await retrying(.machines, name, "floating IP") { try await floatingIPProvisioner().ensureFloatingIP(named: name, cluster: executor.spec.name) }
+            emit(.machines, name, .succeeded, "floating IP \(name) is \(address)")
+            await endpointIP.fulfil(.success(address))
+            return nil
+        } catch {
+            await endpointIP.fulfil(.failure(ClusterError(.provider, "the endpoint's floating IP \(name) is not available: \(error)")))
+            emit(.machines, name, .failed, oneLine(error))
+            return .failure(name, oneLine(error))
+        }
+    }
+
+    func floatingIPProvisioner() throws(ClusterError) -> any FloatingIPProvisioner {
+        guard let ingress = executor.spec.failover?.ingressIP else {
+            throw ClusterError(.invalidSpec, "the endpoint names a floating IP but failover.ingressIP does not define it")
+        }
+        guard let provisioner = try backend.provisioner(ingress.provider) as? any FloatingIPProvisioner else {
+            throw ClusterError(.invalidSpec, "provider \(ingress.provider) cannot hold floating IPs")
+        }
+        return provisioner
+    }
+
+    /// Points the ingress floating IP at this node when it is the preferred holder and the IP
+    /// points nowhere, or at a machine that no longer runs.
+    func claimIngress(_ machine: ObservedMachine) async throws {
+        guard machine.identity.node == ingressHolder, let ingress = executor.spec.failover?.ingressIP else { return }
+        let provisioner = try floatingIPProvisioner()
+        let cluster = executor.spec.name
+        let target = try await retrying(.machines, ingress.name, "floating IP target") { try await provisioner.floatingIPTarget(named: ingress.name, cluster: cluster) }
+        let running = Set(observed.machines.filter { $0.phase == .running }.map(\.providerID))
+        if let target, target == machine.providerID || running.contains(target) { return }
+        let address = try await retrying(.machines, ingress.name, "assign floating IP") { try await provisioner.assignFloatingIP(named: ingress.name, cluster: cluster, to: machine) }
+        emit(.machines, machine.identity.node, .progress, "holds the ingress floating IP \(address)")
     }
 
     func imageRequest(for provider: String) throws(ClusterError) -> ImageRequest {
@@ -50,9 +92,9 @@ extension Run {
             }
             return NodeOutcome(node: name, state: state)
         } catch {
-            if node.identity.role == .controlPlane { await coordinator.nodeFailed(name, reason: "\(error)") }
-            emit(.machines, name, .failed, "\(error)")
-            return NodeOutcome(node: name, state: .failed, message: "\(error)")
+            if node.identity.role == .controlPlane { await coordinator.nodeFailed(name, reason: oneLine(error)) }
+            emit(.machines, name, .failed, oneLine(error))
+            return NodeOutcome(node: name, state: .failed, message: oneLine(error))
         }
     }
 
@@ -70,7 +112,8 @@ extension Run {
             guard let shot = images[node.provider] else { throw ClusterError(.notFound, "no image for \(node.provider)") }
             let image = try await shot.value()
             emit(.machines, name, .started, "creating on \(node.provider) (\(node.size)\(node.location.map { " in \($0)" } ?? ""))")
-            let userData = provisioner.acceptsUserData ? try backend.configs.render(node: node.identity, addresses: []) : nil
+            let floatingIP = try await endpointIP.value()
+            let userData = provisioner.acceptsUserData ? try backend.configs.render(node: node.identity, addresses: [], floatingIP: floatingIP) : nil
             let request = MachineRequest(identity: node.identity, size: node.size, image: image, location: node.location, userData: userData, publicIPv4: node.publicIPv4)
             let limiter = limiters[node.provider]
             machine = try await retrying(.machines, name, "create") {
@@ -84,6 +127,7 @@ extension Run {
             machine = try await retrying(.machines, name, "boot") { try await provisioner.waitUntilRunning(pending) }
         }
         emit(.machines, name, .succeeded, "running at \(machine.addresses.first ?? "no address yet")")
+        try await claimIngress(machine)
         guard executor.wants(.bootstrap) else { return .stopped }
 
         try await configure(machine)
@@ -108,7 +152,7 @@ extension Run {
         var status = try await retrying(.bootstrap, name, "Talos status") { try await backend.talos.status(of: machine) }
         if status.stage == .maintenance {
             emit(.bootstrap, name, .started, "applying machine config (maintenance mode)")
-            let config = try backend.configs.render(node: machine.identity, addresses: machine.addresses)
+            let config = try backend.configs.render(node: machine.identity, addresses: machine.addresses, floatingIP: try await endpointIP.value())
             try await retrying(.bootstrap, name, "apply config") { try await backend.talos.applyConfiguration(config, to: machine, insecure: true) }
         }
         if status.stage != .running { emit(.bootstrap, name, .progress, "installing Talos and rebooting") }
@@ -131,7 +175,7 @@ extension Run {
             emit(.bootstrap, name, .started, "bootstrapping etcd")
             do {
                 try await retrying(.bootstrap, name, "bootstrap") { try await backend.talos.bootstrap(machine) }
-            } catch let error as any RetryClassifying where !error.isTransient && "\(error)".contains("AlreadyExists") {
+            } catch let error as any RetryClassifying where !error.isTransient && oneLine(error).contains("AlreadyExists") {
                 // Someone bootstrapped it between our check and our call; that is the outcome we want.
             }
         }
@@ -149,7 +193,7 @@ extension Run {
             emit(.machines, name, .succeeded, "removed")
             return NodeOutcome(node: name, state: .deleted)
         } catch {
-            emit(.machines, name, .failed, "\(error)")
+            emit(.machines, name, .failed, oneLine(error))
             return NodeOutcome(node: name, state: .failed, message: "removing: \(error)")
         }
     }
@@ -198,8 +242,8 @@ extension Run {
             emit(.gitops, "flux", .succeeded, "Flux reconciling \(gitops.path)")
             return .gitops(true)
         } catch {
-            emit(.gitops, "flux", .failed, "\(error)")
-            return .failure("flux", "\(error)")
+            emit(.gitops, "flux", .failed, oneLine(error))
+            return .failure("flux", oneLine(error))
         }
     }
 

@@ -75,5 +75,8 @@ public struct SimulatedFault: Sendable, Hashable, Codable, CustomStringConvertib
 /// tests reload the state saved at that instant, as a restarted process would.
 public struct SimulatedCrash: Error, Sendable, CustomStringConvertible {
     public var fault: SimulatedFault
+
+    public init(fault: SimulatedFault) { self.fault = fault }
+
     public var description: String { "simulated crash (\(fault))" }
 }

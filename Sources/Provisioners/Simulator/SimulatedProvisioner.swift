@@ -59,6 +59,10 @@ public struct SimulatedProvisioner: Provisioner, FloatingIPProvisioner {
         try await world.deleteClusterResources(provider: name, cluster: cluster)
     }
 
+    public func ensureFloatingIP(named ipName: String, cluster: String) async throws -> String {
+        try await world.ensureFloatingIP(provider: name, name: ipName, cluster: cluster)
+    }
+
     public func assignFloatingIP(named ipName: String, cluster: String, to machine: ObservedMachine) async throws -> String {
         try await world.assignFloatingIP(provider: name, name: ipName, cluster: cluster, to: machine)
     }

@@ -34,6 +34,11 @@ extension SimulatedWorld {
         try await perform(.resources, provider: provider, node: nil, latency: providerTimings(provider).apiLatency) { state, _ in
             state.providers[provider]?.clusterResources.remove(cluster)
             state.clusters[cluster]?.floatingIPs = [:]
+            state.clusters[cluster]?.floatingIPAddresses = [:]
+            // With every machine gone, etcd's data and the Kubernetes objects went with the disks.
+            if Self.machines(state, cluster: cluster).allSatisfy(\.deleted) {
+                state.clusters[cluster] = nil
+            }
         }
     }
 
@@ -103,13 +108,22 @@ extension SimulatedWorld {
         }
     }
 
+    func ensureFloatingIP(provider: String, name: String, cluster: String) async throws -> String {
+        try await perform(.resources, provider: provider, node: nil, latency: providerTimings(provider).apiLatency) { state, _ in
+            let index = state.providers[provider]?.index ?? 0
+            let address = "203.0.113.\(10 + index)"
+            state.clusters[cluster, default: .init()].floatingIPAddresses[name] = address
+            return address
+        }
+    }
+
     func assignFloatingIP(provider: String, name: String, cluster: String, to machine: ObservedMachine) async throws -> String {
         try await perform(.resources, provider: provider, node: machine.identity.node, latency: providerTimings(provider).apiLatency) { state, _ in
-            guard state.providers[provider]?.clusterResources.contains(cluster) == true else {
+            guard let address = state.clusters[cluster]?.floatingIPAddresses[name] else {
                 throw ProvisionerError(.notFound, "floating IP \(name) does not exist; run up first", provider: provider, resource: name)
             }
             state.clusters[cluster, default: .init()].floatingIPs[name] = machine.providerID
-            return "203.0.113.\(10 + (state.providers[provider]?.index ?? 0))"
+            return address
         }
     }
 

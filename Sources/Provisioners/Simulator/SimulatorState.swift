@@ -46,6 +46,8 @@ public struct SimulatorState: Sendable, Codable, Hashable {
         var gitops: GitOpsRecord?
         /// Floating IPs: name -> provider id of the machine it points at.
         var floatingIPs: [String: String] = [:]
+        /// Floating IPs that exist: name -> address.
+        var floatingIPAddresses: [String: String] = [:]
     }
 
     struct GitOpsRecord: Sendable, Codable, Hashable {
