@@ -44,7 +44,7 @@ struct Up: ParsableCommand {
                 return try await executor.apply(plan, observed: observed)
             }
             progress.finish()
-            try ReportPrinter.print(report, output: format, simulated: cluster.simulate)
+            try ReportPrinter.print(report, output: format, simulated: cluster.simulate, requestedStop: until)
             if !report.succeeded { throw ExitCode(ExitStatus.failed) }
         }
     }

@@ -2,7 +2,8 @@ import ClusterKit
 
 /// Prints what `up`, `node add` and `node remove` did.
 enum ReportPrinter {
-    static func print(_ report: ExecutionReport, output: OutputFormat, simulated: Bool) throws {
+    /// - Parameter requestedStop: the stage the user asked to stop after (`--until`), if any.
+    static func print(_ report: ExecutionReport, output: OutputFormat, simulated: Bool, requestedStop: Stage? = nil) throws {
         switch output {
         case .json, .yaml:
             Terminal.out(try Terminal.json(ReportDocument(report), pretty: false))
@@ -16,7 +17,7 @@ enum ReportPrinter {
                 Terminal.error("✘ \(subject): \(message)")
             }
             var summary = "\(report.cluster): "
-            if let stage = report.stoppedAfter, stage != .health {
+            if let stage = requestedStop, stage != .health {
                 summary += "stopped after \(stage.rawValue) as asked; \(report.nodes.filter { $0.state != .failed }.count) of \(report.nodes.count) nodes on track"
             } else {
                 summary += "\(ready) of \(report.nodes.filter { $0.state != .deleted }.count) nodes Ready"

@@ -159,6 +159,8 @@ struct Run: Sendable {
                 }
             }
             await watcher.stop()
+            // The poll loop may be asleep; cancelling wakes it so the run ends now, not an interval later.
+            outer.cancelAll()
             try await outer.waitForAll()
         }
 
