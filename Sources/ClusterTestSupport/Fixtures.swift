@@ -55,3 +55,30 @@ public struct MinimalConfigRenderer: MachineConfigRendering {
             """)
     }
 }
+
+import Synchronization
+
+/// Collects execution events for assertions.
+public final class EventRecorder: Sendable {
+    private let storage = Mutex<[ExecutionEvent]>([])
+
+    public init() {}
+
+    public var events: [ExecutionEvent] { storage.withLock { $0 } }
+
+    public var sink: ExecutionEventSink {
+        { event in self.storage.withLock { $0.append(event) } }
+    }
+}
+
+/// A value shared across closures and threads, for tests.
+public final class SharedBox<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+
+    public init(_ value: Value) { storage = Mutex(value) }
+
+    public var value: Value {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}

@@ -19,7 +19,7 @@ public final class SimulatedWorld: Sendable {
     public let timings: SimulationTimings
     private let state: Mutex<SimulatorState>
     private let crashedBy = Mutex<SimulatedFault?>(nil)
-    private let log = Mutex<[String]>([])
+    private let log = Mutex<[SimulatedOperation]>([])
     private let persist: @Sendable (SimulatorState) -> Void
 
     /// - Parameters:
@@ -43,8 +43,8 @@ public final class SimulatedWorld: Sendable {
         }
     }
 
-    /// Operations performed so far, one line each (`create hcloud home-cp-1`); for tests and reports.
-    public var operationLog: [String] { log.withLock { $0 } }
+    /// Every operation attempted so far, in order, failed ones included; for tests and reports.
+    public var operationLog: [SimulatedOperation] { log.withLock { $0 } }
 
     public var isCrashed: Bool { crashedBy.withLock { $0 != nil } }
 
@@ -72,11 +72,12 @@ public final class SimulatedWorld: Sendable {
     // MARK: - Operations
 
     /// Runs one API operation: consults the faults, spends the latency, applies the change.
-    func perform<Result: Sendable>(
+    func perform<Value: Sendable>(
         _ operation: SimulatedFault.Operation, provider: String?, node: String?, latency: Duration,
-        _ body: @Sendable (inout SimulatorState, Double) throws -> Result
-    ) async throws -> Result {
+        _ body: @Sendable (inout SimulatorState, Double) throws -> Value
+    ) async throws -> Value {
         try checkAlive()
+        log.withLock { $0.append(SimulatedOperation(operation: operation, provider: provider, node: node)) }
         let fault = takeFault(operation, provider: provider, node: node)
         let resource = node ?? provider ?? operation.rawValue
         switch fault?.kind {
@@ -100,8 +101,7 @@ public final class SimulatedWorld: Sendable {
         try await clock.sleep(for: latency)
         try checkAlive()
         let now = seconds(clock.now)
-        let result = try state.withLock { try body(&$0, now) }
-        log.withLock { $0.append([operation.rawValue, provider, node].compactMap { $0 }.joined(separator: " ")) }
+        let outcome = Result { () throws(any Error) -> Value in try state.withLock { try body(&$0, now) } }
         if let fault, fault.kind == .machineFailure, let node {
             failMachine(node: node)
         }
@@ -110,7 +110,7 @@ public final class SimulatedWorld: Sendable {
             crashedBy.withLock { $0 = fault }
             throw SimulatedCrash(fault: fault)
         }
-        return result
+        return try outcome.get()
     }
 
     private func checkAlive() throws {
@@ -119,9 +119,12 @@ public final class SimulatedWorld: Sendable {
 
     private func takeFault(_ operation: SimulatedFault.Operation, provider: String?, node: String?) -> SimulatedFault? {
         state.withLock { state in
-            guard let index = state.faults.firstIndex(where: { fault in
-                fault.operation == operation && (fault.target == nil || fault.target == provider || fault.target == node)
-            }) else { return nil }
+            let attempt = SimulatedOperation(operation: operation, provider: provider, node: node)
+            guard let index = state.faults.firstIndex(where: { attempt.matches($0.operation, target: $0.target) }) else { return nil }
+            if state.faults[index].skip > 0 {
+                state.faults[index].skip -= 1
+                return nil
+            }
             var fault = state.faults[index]
             if fault.count <= 1 {
                 state.faults.remove(at: index)
