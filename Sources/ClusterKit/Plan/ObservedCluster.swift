@@ -52,8 +52,17 @@ public struct ObservedCluster: Sendable {
 
         var talos: [String: TalosNodeStatus] = [:]
         var members: [EtcdMember] = []
-        for machine in machines where machine.phase == .running {
-            if let status = try? await backend.talos.status(of: machine) { talos[machine.identity.node] = status }
+        // Ask the nodes a batch at a time: concurrent enough for hundreds of nodes, gentle on each.
+        let running = machines.filter { $0.phase == .running }
+        for batch in stride(from: 0, to: running.count, by: 32).map({ Array(running[$0..<min($0 + 32, running.count)]) }) {
+            await withTaskGroup(of: (String, TalosNodeStatus?).self) { group in
+                for machine in batch {
+                    group.addTask { (machine.identity.node, try? await backend.talos.status(of: machine)) }
+                }
+                for await (node, status) in group {
+                    if let status { talos[node] = status }
+                }
+            }
         }
         for machine in machines where machine.identity.role == .controlPlane && talos[machine.identity.node]?.stage == .running {
             if let found = try? await backend.talos.etcdMembers(via: machine), !found.isEmpty {
