@@ -9,12 +9,15 @@ public struct ObservedCluster: Sendable {
     public var talos: [String: TalosNodeStatus]
     public var kubernetesNodes: [KubernetesNodeStatus]?
     public var gitops: GitOpsStatus?
+    /// The address of the floating IP the endpoint names, when it exists.
+    public var endpointFloatingIP: String?
 
     public init(
         machines: [ObservedMachine], unreachableProviders: [String: String] = [:], etcdBootstrapped: Bool = false,
         etcdMembers: [EtcdMember] = [], talos: [String: TalosNodeStatus] = [:], kubernetesNodes: [KubernetesNodeStatus]? = nil,
-        gitops: GitOpsStatus? = nil
+        gitops: GitOpsStatus? = nil, endpointFloatingIP: String? = nil
     ) {
+        self.endpointFloatingIP = endpointFloatingIP
         self.machines = machines
         self.unreachableProviders = unreachableProviders
         self.etcdBootstrapped = etcdBootstrapped
@@ -76,8 +79,14 @@ public struct ObservedCluster: Sendable {
             kubernetesNodes = try? await backend.kubernetes.nodes()
             gitops = try? await backend.gitops.status()
         }
+        var endpointFloatingIP: String?
+        if case .floatingIP(let name) = spec.endpoint.kind, let ingress = spec.failover?.ingressIP,
+            let provisioner = backend.provisioners[ingress.provider] as? any FloatingIPProvisioner
+        {
+            endpointFloatingIP = try? await provisioner.floatingIPAddress(named: name, cluster: spec.name)
+        }
         return ObservedCluster(
             machines: machines, unreachableProviders: unreachable, etcdBootstrapped: !members.isEmpty, etcdMembers: members,
-            talos: talos, kubernetesNodes: kubernetesNodes, gitops: gitops)
+            talos: talos, kubernetesNodes: kubernetesNodes, gitops: gitops, endpointFloatingIP: endpointFloatingIP)
     }
 }

@@ -63,6 +63,10 @@ public struct SimulatedProvisioner: Provisioner, FloatingIPProvisioner {
         try await world.ensureFloatingIP(provider: name, name: ipName, cluster: cluster)
     }
 
+    public func floatingIPAddress(named ipName: String, cluster: String) async throws -> String? {
+        try await world.floatingIPAddress(provider: name, name: ipName, cluster: cluster)
+    }
+
     public func assignFloatingIP(named ipName: String, cluster: String, to machine: ObservedMachine) async throws -> String {
         try await world.assignFloatingIP(provider: name, name: ipName, cluster: cluster, to: machine)
     }

@@ -117,6 +117,12 @@ extension SimulatedWorld {
         }
     }
 
+    func floatingIPAddress(provider: String, name: String, cluster: String) async throws -> String? {
+        try await perform(.list, provider: provider, node: nil, latency: providerTimings(provider).apiLatency) { state, _ in
+            state.clusters[cluster]?.floatingIPAddresses[name]
+        }
+    }
+
     func assignFloatingIP(provider: String, name: String, cluster: String, to machine: ObservedMachine) async throws -> String {
         try await perform(.resources, provider: provider, node: machine.identity.node, latency: providerTimings(provider).apiLatency) { state, _ in
             guard let address = state.clusters[cluster]?.floatingIPAddresses[name] else {
