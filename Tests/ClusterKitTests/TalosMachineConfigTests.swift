@@ -29,6 +29,12 @@ struct TalosMachineConfigTests {
         }
     }
 
+    @Test("the emitter writes talosctl's layout byte for byte", arguments: ["v1.13-base-controlplane", "v1.13-base-worker", "v1.14-base-controlplane", "v1.14-base-worker"])
+    func emitterMatchesTalosctl(file: String) throws {
+        let text = try String(contentsOf: try TalosFixture.reference().appendingPathComponent("examples/\(file).yaml"), encoding: .utf8)
+        #expect(YAMLTree.emitDocuments(try YAMLTree.parseDocuments(text)) == text)
+    }
+
     @Test("the schema validator rejects what the schema forbids (so the check above can fail)")
     func validatorCatchesErrors() throws {
         guard TalosFixture.require(TalosTestSupport.schemaValidatorAvailable, "python3 with jsonschema and PyYAML") else { return }
