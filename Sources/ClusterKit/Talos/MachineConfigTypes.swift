@@ -54,10 +54,17 @@ public struct MachineConfig: Sendable, Hashable {
     public var role: NodeRole
     public var contract: ConfigContract
     /// The documents, `v1alpha1` first.
-    public var documents: [YAMLTree]
-
+    public let documents: [YAMLTree]
     /// The config text, documents separated by `---`. Contains secrets: never print it.
-    public var yaml: String { YAMLTree.emitDocuments(documents) }
+    public let yaml: String
+
+    public init(nodeName: String, role: NodeRole, contract: ConfigContract, documents: [YAMLTree]) {
+        self.nodeName = nodeName
+        self.role = role
+        self.contract = contract
+        self.documents = documents
+        self.yaml = YAMLTree.emitDocuments(documents)
+    }
 }
 
 /// Image Factory references (https://factory.talos.dev, siderolabs/image-factory README:

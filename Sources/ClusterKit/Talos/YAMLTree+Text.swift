@@ -117,15 +117,25 @@ extension YAMLTree {
         return true
     }
 
-    /// Whether a YAML 1.1 or 1.2 reader could take the text as a number (integers, floats,
-    /// hex/octal, underscores, sexagesimal). Dotted quads such as IPv4 addresses are not numbers.
+    /// Whether a YAML 1.1 or 1.2 reader could take the text as a number or timestamp (integers,
+    /// floats, hex/octal/binary, underscores, sexagesimal, dates). Conservative: such strings get
+    /// quoted. Dotted quads such as IPv4 addresses and versions like `1.34.1` stay plain, as
+    /// go-yaml writes them.
     private static func looksNumeric(_ text: String) -> Bool {
         if Int(text) != nil || Double(text) != nil { return true }
-        let lower = text.lowercased()
-        if lower.wholeMatch(of: /[-+]?0[xob][0-9a-f_]+/) != nil { return true }
-        if lower.wholeMatch(of: /[-+]?[0-9][0-9_]*(\.[0-9_]*)?(e[-+]?[0-9]+)?/) != nil { return true }
-        if lower.wholeMatch(of: /[-+]?\.[0-9_]+(e[-+]?[0-9]+)?/) != nil { return true }
-        return lower.wholeMatch(of: /[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?/) != nil
+        var scalars = Substring(text).unicodeScalars[...]
+        if let first = scalars.first, first == "-" || first == "+" { scalars = scalars.dropFirst() }
+        guard let lead = scalars.first else { return false }
+        if lead == "0", let second = scalars.dropFirst().first, "xXoObB".unicodeScalars.contains(second) {
+            return scalars.dropFirst(2).allSatisfy { $0 == "_" || $0.properties.isASCIIHexDigit }
+        }
+        guard ("0"..."9").contains(lead) || lead == "." else { return false }
+        var dots = 0
+        for scalar in scalars {
+            if scalar == "." { dots += 1 }
+            guard ("0"..."9").contains(scalar) || "._:+-eE".unicodeScalars.contains(scalar) else { return false }
+        }
+        return dots <= 1
     }
 
     private static func quoted(_ text: String) -> String {
