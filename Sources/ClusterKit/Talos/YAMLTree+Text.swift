@@ -103,14 +103,14 @@ extension YAMLTree {
     }
 
     private static let reservedWords: Set<String> = [
-        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".nan", ".inf", "-.inf", "+.inf",
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".nan", ".inf", "-.inf", "+.inf", "=", "<<",
     ]
 
     private static func isSafePlain(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return false }
         if reservedWords.contains(text.lowercased()) { return false }
         if "-?:,[]{}#&*!|>'\"%@`".unicodeScalars.contains(first) { return false }
-        if first == " " || last == " " || last == ":" { return false }
+        if first == " " || last == " " || last == ":" || text.hasPrefix("---") || text.hasPrefix("...") { return false }
         if text.contains(": ") || text.contains(" #") || text.contains("\t") { return false }
         if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return false }
         if looksNumeric(text) { return false }
