@@ -209,6 +209,34 @@ struct TalosMachineConfigTests {
         }
     }
 
+    @Test("a VIP endpoint gets a Layer2VIPConfig on control planes when the link is known", arguments: versions)
+    func vip(version: String) throws {
+        let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, endpoint: .vip("192.168.1.5"))
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets(), vipLink: "enp1s0")
+        for node in TalosTestSupport.nodes(of: spec) {
+            let config = try renderer.render(node)
+            let vip = Self.document(config, "Layer2VIPConfig")
+            #expect((vip != nil) == (node.role == .controlPlane))
+            if let vip { #expect(vip["name"]?.stringValue == "192.168.1.5" && vip["link"]?.stringValue == "enp1s0") }
+            guard case .sequence(let sans) = config.documents[0].value(at: ["machine", "certSANs"]) ?? .null else {
+                Issue.record("certSANs missing")
+                continue
+            }
+            #expect(sans.first == .string("192.168.1.5"), "the VIP is a SAN")
+            guard TalosFixture.require(TalosTestSupport.schemaValidatorAvailable, "python3 with jsonschema") else { continue }
+            let result = try TalosTestSupport.validate(yaml: config.yaml, schema: try TalosFixture.schema(for: config.contract))
+            #expect(result.problems.isEmpty, "\(result.problems)")
+        }
+    }
+
+    @Test("Talos releases older than 1.12 are refused with a clear error")
+    func tooOld() throws {
+        let spec = TalosTestSupport.spec(talos: "v1.11.5", controlPlanes: 1, workers: 0)
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets())
+        let error = try #require(throws: ClusterError.self) { try renderer.render(TalosTestSupport.nodes(of: spec)[0]) }
+        #expect(error.message.contains("v1.11.5") && error.hint?.contains("v1.12.0") == true)
+    }
+
     @Test("IPv6 endpoints are bracketed; contracts switch at 1.14")
     func endpointsAndContracts() throws {
         let spec = TalosTestSupport.spec(endpoint: .vip("fd00::10"))
