@@ -191,6 +191,8 @@ struct TalosMachineConfigTests {
             } else {
                 #expect(Self.document(config, "KubeClusterConfig")?["endpoint"]?.stringValue == "https://203.0.113.7:6443")
                 #expect(Self.document(config, "UnattendedInstall")?.value(at: ["installer", "image"])?.stringValue == node.installImage)
+                #expect(Self.document(config, "UnattendedInstall")?.value(at: ["provisioning", "diskSelector", "match"])?.stringValue
+                    == #"disk.dev_path == "/dev/vda" || "/dev/vda" in disk.symlinks"#)
                 #expect(Self.document(config, "DiscoveryServiceConfig") != nil)
                 #expect(Self.document(config, "DiscoveryIdentityConfig")?["clusterSecret"]?.stringValue == (try TalosFixture.referenceSecrets()).clusterSecret)
                 let nodeConfig = try #require(Self.document(config, "KubeNodeConfig"))

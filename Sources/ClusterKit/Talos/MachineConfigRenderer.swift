@@ -350,10 +350,14 @@ public struct MachineConfigRenderer: Sendable {
                 Self.document("KubeInlineManifestConfig", ["name": .string($0.name), "manifest": .string($0.contents)])
             }
         }
+        // Talos 1.14 docs "Unattended install": UnattendedInstallConfig replaces the deprecated
+        // machine.install; provisioning.diskSelector.match is a CEL expression over `disk`, whose
+        // dev_path and symlinks (the /dev/disk/by-* names) identify the install disk.
+        let disk = spec.talos.installDisk.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         documents += [
             Self.document("UnattendedInstall", [
                 "installer": .obj(["image": .string(node.installImage)]),
-                "provisioning": .obj(["diskSelector": .obj(["match": .string("disk.dev_path == \"\(spec.talos.installDisk)\"")])]),
+                "provisioning": .obj(["diskSelector": .obj(["match": .string("disk.dev_path == \"\(disk)\" || \"\(disk)\" in disk.symlinks")])]),
             ]),
             kubeSpanDocument(),
             vipDocument(node),
