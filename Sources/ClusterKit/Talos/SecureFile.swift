@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -8,14 +8,14 @@ import Foundation
 /// Writes secret-bearing files: mode 0600 from creation, atomically (temporary file in the same
 /// directory, fsync, rename, fsync of the directory), so a crash never leaves a half-written
 /// bundle or a world-readable one.
-enum SecureFile {
+public enum SecureFile {
     #if canImport(Glibc)
         private static let systemWrite = Glibc.write
     #else
         private static let systemWrite = Darwin.write
     #endif
 
-    static func write(_ text: String, to url: URL) throws(ClusterError) {
+    public static func write(_ text: String, to url: URL) throws(ClusterError) {
         let directory = url.deletingLastPathComponent()
         try ensureDirectory(directory)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
@@ -51,7 +51,7 @@ enum SecureFile {
     }
 
     /// Creates a directory (and parents) with mode 0700 when missing.
-    static func ensureDirectory(_ url: URL) throws(ClusterError) {
+    public static func ensureDirectory(_ url: URL) throws(ClusterError) {
         do {
             try FileManager.default.createDirectory(
                 at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -60,9 +60,9 @@ enum SecureFile {
         }
     }
 
-    static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
+    public static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
 
-    static func read(_ url: URL) throws(ClusterError) -> String {
+    public static func read(_ url: URL) throws(ClusterError) -> String {
         do {
             return try String(contentsOf: url, encoding: .utf8)
         } catch {
