@@ -3,7 +3,6 @@ import Synchronization
 /// Adds up the time spent generating private keys, for the benchmark's "share spent on key
 /// generation". Only active inside ``TalosPKI/measuringKeyGeneration(_:)``; otherwise key
 /// generation reads no clock at all.
-/// Shared by the key generations of one measured block.
 final class KeyGenerationMeter: Sendable {
     @TaskLocal static var current: KeyGenerationMeter?
 
