@@ -16,6 +16,10 @@ struct TalosSecretsTests {
         #expect(try SecretsBundle(talosYAML: bundle.talosYAML()) == bundle)
         #expect(bundle.clusterID == "0raF93qnkMvF-FZNuvyGozXNdLiT2FOWSlyBaW4PR-w=")
         #expect(!bundle.description.contains(bundle.clusterSecret))
+        var dumped = ""
+        dump(bundle, to: &dumped)
+        #expect(!dumped.contains(bundle.clusterSecret) && !dumped.contains("PRIVATE KEY"))
+        #expect(!String(reflecting: bundle).contains(bundle.trustdToken))
     }
 
     @Test("a broken bundle is refused naming the field, not the value")

@@ -1,5 +1,5 @@
 /// A rendered machine config for one node.
-public struct MachineConfig: Sendable, Hashable {
+public struct MachineConfig: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     public var nodeName: String
     public var role: NodeRole
     public var contract: ConfigContract
@@ -15,4 +15,9 @@ public struct MachineConfig: Sendable, Hashable {
         self.documents = documents
         self.yaml = YAMLTree.emitDocuments(documents)
     }
+
+    /// Names the node and size only: a control plane's config holds the cluster's CA keys.
+    public var description: String { "MachineConfig(\(nodeName), \(role.rawValue), \(contract.rawValue), \(yaml.utf8.count) bytes)" }
+
+    public var customMirror: Mirror { Mirror(self, children: ["nodeName": nodeName, "role": role, "contract": contract]) }
 }
