@@ -129,6 +129,21 @@ struct TalosSecretsTests {
         #expect(leftovers == ["secrets.yaml"], "no temporary files left behind")
     }
 
+    @Test("racing creators: exactly one bundle wins and every loadOrCreate returns it")
+    func racingCreators() async throws {
+        let base = try TalosFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let store = SecretsStore(directory: base.appendingPathComponent("home"))
+        let version = SemanticVersion(major: 1, minor: 6, patch: 0)
+        let results = try await withThrowingTaskGroup(of: SecretsBundle.self) { group in
+            for _ in 0..<8 { group.addTask { try store.loadOrCreate(talosVersion: version) } }
+            return try await group.reduce(into: [SecretsBundle]()) { $0.append($1) }
+        }
+        let stored = try store.load()
+        #expect(results.count == 8 && results.allSatisfy { $0 == stored })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory.path) == ["secrets.yaml"])
+    }
+
     @Test("import from a talosctl file and export back round-trip")
     func importExport() throws {
         let base = try TalosFixture.temporaryDirectory()

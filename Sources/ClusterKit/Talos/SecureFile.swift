@@ -15,7 +15,10 @@ public enum SecureFile {
         private static let systemWrite = Darwin.write
     #endif
 
-    public static func write(_ text: String, to url: URL) throws(ClusterError) {
+    /// Writes `text` to `url` (0600, atomic). With `exclusive`, the file is published with
+    /// link(2) instead of rename(2), so it fails with a `refused` error when `url` already exists
+    /// even if another process created it a moment ago: two racing creators never both win.
+    public static func write(_ text: String, to url: URL, exclusive: Bool = false) throws(ClusterError) {
         let directory = url.deletingLastPathComponent()
         try ensureDirectory(directory)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
@@ -38,7 +41,18 @@ public enum SecureFile {
         if failure == nil && fchmod(descriptor, 0o600) != 0 { failure = ioError("chmod", temporary) }
         if failure == nil && fsync(descriptor) != 0 { failure = ioError("fsync", temporary) }
         close(descriptor)
-        if failure == nil && rename(temporary.path, url.path) != 0 { failure = ioError("rename into place", url) }
+        if failure == nil {
+            if exclusive {
+                if link(temporary.path, url.path) != 0 {
+                    failure = errno == EEXIST
+                        ? ClusterError(.refused, "\(url.path) already exists; it was not replaced")
+                        : ioError("link into place", url)
+                }
+                unlink(temporary.path)
+            } else if rename(temporary.path, url.path) != 0 {
+                failure = ioError("rename into place", url)
+            }
+        }
         if let failure {
             unlink(temporary.path)
             throw failure
