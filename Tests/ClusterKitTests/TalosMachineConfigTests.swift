@@ -231,6 +231,15 @@ struct TalosMachineConfigTests {
         }
     }
 
+    @Test("a config over Hetzner's 32 KiB user-data limit is an error naming the node")
+    func sizeLimit() throws {
+        let spec = TalosTestSupport.spec(controlPlanes: 1, workers: 0)
+        let big = InlineManifest(name: "big", contents: String(repeating: "# padding line for the size limit\n", count: 1000))
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets(), inlineManifests: [big])
+        let error = try #require(throws: ClusterError.self) { try renderer.render(TalosTestSupport.nodes(of: spec)[0]) }
+        #expect(error.message.contains("home-cp-1") && error.message.contains("32 KiB"))
+    }
+
     @Test("Talos releases older than 1.12 are refused with a clear error")
     func tooOld() throws {
         let spec = TalosTestSupport.spec(talos: "v1.11.5", controlPlanes: 1, workers: 0)

@@ -74,6 +74,9 @@ struct TalosSecretsTests {
             #expect(keyPub == certPub && !keyPub.isEmpty, "\(name) key matches certificate")
         }
         #expect(bundle.osCA.keyPEM.hasPrefix("-----BEGIN ED25519 PRIVATE KEY-----"))
+        // PKCS#8 like Go's MarshalPKCS8PrivateKey, 48 bytes ("MC4CAQAwBQYDK2Vw"), as in the reference bundle.
+        #expect(bundle.osCA.keyPEM.split(separator: "\n")[1].hasPrefix("MC4CAQAwBQYDK2Vw"))
+        #expect((try TalosFixture.referenceSecrets()).osCA.keyPEM.split(separator: "\n")[1].hasPrefix("MC4CAQAwBQYDK2Vw"))
         #expect(bundle.etcdCA.keyPEM.hasPrefix("-----BEGIN EC PRIVATE KEY-----"))
         // SEC1 with the curve parameters, 119 bytes like Go's MarshalECPrivateKey ("MHcCAQEE").
         #expect(bundle.etcdCA.keyPEM.split(separator: "\n")[1].hasPrefix("MHcCAQEE"))
