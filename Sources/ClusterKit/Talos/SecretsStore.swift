@@ -45,7 +45,11 @@ public struct SecretsStore: Sendable {
         if exists && !force { throw refusal }
         try SecureFile.ensureDirectory(directory)
         do {
-            try SecureFile.write(bundle.talosYAML(), to: bundleURL, exclusive: !force)
+            if force {
+                try SecureFile.write(bundle.talosYAML(), to: bundleURL)
+            } else {
+                try SecureFile.createExclusively(bundle.talosYAML(), at: bundleURL)
+            }
         } catch where error.code == .refused {
             throw refusal
         }

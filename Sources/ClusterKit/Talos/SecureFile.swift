@@ -15,10 +15,7 @@ public enum SecureFile {
         private static let systemWrite = Darwin.write
     #endif
 
-    /// Writes `text` to `url` (0600, atomic). With `exclusive`, the file is published with
-    /// link(2) instead of rename(2), so it fails with a `refused` error when `url` already exists
-    /// even if another process created it a moment ago: two racing creators never both win.
-    public static func write(_ text: String, to url: URL, exclusive: Bool = false) throws(ClusterError) {
+    public static func write(_ text: String, to url: URL) throws(ClusterError) {
         let directory = url.deletingLastPathComponent()
         try ensureDirectory(directory)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
@@ -41,18 +38,7 @@ public enum SecureFile {
         if failure == nil && fchmod(descriptor, 0o600) != 0 { failure = ioError("chmod", temporary) }
         if failure == nil && fsync(descriptor) != 0 { failure = ioError("fsync", temporary) }
         close(descriptor)
-        if failure == nil {
-            if exclusive {
-                if link(temporary.path, url.path) != 0 {
-                    failure = errno == EEXIST
-                        ? ClusterError(.refused, "\(url.path) already exists; it was not replaced")
-                        : ioError("link into place", url)
-                }
-                unlink(temporary.path)
-            } else if rename(temporary.path, url.path) != 0 {
-                failure = ioError("rename into place", url)
-            }
-        }
+        if failure == nil && rename(temporary.path, url.path) != 0 { failure = ioError("rename into place", url) }
         if let failure {
             unlink(temporary.path)
             throw failure
@@ -81,6 +67,24 @@ public enum SecureFile {
             return try String(contentsOf: url, encoding: .utf8)
         } catch {
             throw ClusterError(.io, "cannot read \(url.path)", cause: error)
+        }
+    }
+
+    /// Creates `url` with `text` (0600, atomic) only if it does not exist yet. The file is
+    /// published with link(2), which fails when the name exists, so two racing creators never both
+    /// win; the loser gets a `refused` error.
+    public static func createExclusively(_ text: String, at url: URL) throws(ClusterError) {
+        let staged = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).new")
+        try write(text, to: staged)
+        defer { unlink(staged.path) }
+        guard link(staged.path, url.path) == 0 else {
+            if errno == EEXIST { throw ClusterError(.refused, "\(url.path) already exists; it was not replaced") }
+            throw ioError("link into place", url)
+        }
+        let directoryDescriptor = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
         }
     }
 
