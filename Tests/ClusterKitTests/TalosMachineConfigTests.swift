@@ -29,6 +29,12 @@ struct TalosMachineConfigTests {
         }
     }
 
+    @Test("the emitter writes talosctl's layout byte for byte", arguments: ["v1.13-base-controlplane", "v1.13-base-worker", "v1.14-base-controlplane", "v1.14-base-worker"])
+    func emitterMatchesTalosctl(file: String) throws {
+        let text = try String(contentsOf: try TalosFixture.reference().appendingPathComponent("examples/\(file).yaml"), encoding: .utf8)
+        #expect(YAMLTree.emitDocuments(try YAMLTree.parseDocuments(text)) == text)
+    }
+
     @Test("the schema validator rejects what the schema forbids (so the check above can fail)")
     func validatorCatchesErrors() throws {
         guard TalosFixture.require(TalosTestSupport.schemaValidatorAvailable, "python3 with jsonschema and PyYAML") else { return }
@@ -185,6 +191,8 @@ struct TalosMachineConfigTests {
             } else {
                 #expect(Self.document(config, "KubeClusterConfig")?["endpoint"]?.stringValue == "https://203.0.113.7:6443")
                 #expect(Self.document(config, "UnattendedInstall")?.value(at: ["installer", "image"])?.stringValue == node.installImage)
+                #expect(Self.document(config, "UnattendedInstall")?.value(at: ["provisioning", "diskSelector", "match"])?.stringValue
+                    == #"disk.dev_path == "/dev/vda" || "/dev/vda" in disk.symlinks"#)
                 #expect(Self.document(config, "DiscoveryServiceConfig") != nil)
                 #expect(Self.document(config, "DiscoveryIdentityConfig")?["clusterSecret"]?.stringValue == (try TalosFixture.referenceSecrets()).clusterSecret)
                 let nodeConfig = try #require(Self.document(config, "KubeNodeConfig"))
@@ -201,6 +209,43 @@ struct TalosMachineConfigTests {
         } else {
             #expect(Self.document(off[0].1, "DiscoveryServiceConfig") == nil)
         }
+    }
+
+    @Test("a VIP endpoint gets a Layer2VIPConfig on control planes when the link is known", arguments: versions)
+    func vip(version: String) throws {
+        let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, endpoint: .vip("192.168.1.5"))
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets(), vipLink: "enp1s0")
+        for node in TalosTestSupport.nodes(of: spec) {
+            let config = try renderer.render(node)
+            let vip = Self.document(config, "Layer2VIPConfig")
+            #expect((vip != nil) == (node.role == .controlPlane))
+            if let vip { #expect(vip["name"]?.stringValue == "192.168.1.5" && vip["link"]?.stringValue == "enp1s0") }
+            guard case .sequence(let sans) = config.documents[0].value(at: ["machine", "certSANs"]) ?? .null else {
+                Issue.record("certSANs missing")
+                continue
+            }
+            #expect(sans.first == .string("192.168.1.5"), "the VIP is a SAN")
+            guard TalosFixture.require(TalosTestSupport.schemaValidatorAvailable, "python3 with jsonschema") else { continue }
+            let result = try TalosTestSupport.validate(yaml: config.yaml, schema: try TalosFixture.schema(for: config.contract))
+            #expect(result.problems.isEmpty, "\(result.problems)")
+        }
+    }
+
+    @Test("a config over Hetzner's 32 KiB user-data limit is an error naming the node")
+    func sizeLimit() throws {
+        let spec = TalosTestSupport.spec(controlPlanes: 1, workers: 0)
+        let big = InlineManifest(name: "big", contents: String(repeating: "# padding line for the size limit\n", count: 1000))
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets(), inlineManifests: [big])
+        let error = try #require(throws: ClusterError.self) { try renderer.render(TalosTestSupport.nodes(of: spec)[0]) }
+        #expect(error.message.contains("home-cp-1") && error.message.contains("32 KiB"))
+    }
+
+    @Test("Talos releases older than 1.12 are refused with a clear error")
+    func tooOld() throws {
+        let spec = TalosTestSupport.spec(talos: "v1.11.5", controlPlanes: 1, workers: 0)
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets())
+        let error = try #require(throws: ClusterError.self) { try renderer.render(TalosTestSupport.nodes(of: spec)[0]) }
+        #expect(error.message.contains("v1.11.5") && error.hint?.contains("v1.12.0") == true)
     }
 
     @Test("IPv6 endpoints are bracketed; contracts switch at 1.14")

@@ -86,6 +86,21 @@ struct TalosPatchTests {
         try Self.validate(["home-cp-1": config])
     }
 
+    @Test("pod and service subnets are replaced, not appended to, as Talos tags them", arguments: ["v1.13.9", "v1.14.0"])
+    func replacedLists(version: String) throws {
+        let patch = version == "v1.13.9"
+            ? "cluster:\n  network:\n    podSubnets:\n      - 10.42.0.0/16\n    serviceSubnets:\n      - 10.43.0.0/16\n"
+            : "apiVersion: v1alpha1\nkind: KubeNetworkConfig\npodSubnets:\n  - 10.42.0.0/16\nserviceSubnets:\n  - 10.43.0.0/16\n"
+        let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 0, clusterPatches: [Self.merge(patch, "patches/net.yaml")])
+        let config = try #require(try Self.render(spec)["home-cp-1"])
+        let network = version == "v1.13.9"
+            ? config.documents[0].value(at: ["cluster", "network"])
+            : config.documents.first { $0["kind"]?.stringValue == "KubeNetworkConfig" }
+        #expect(network?["podSubnets"] == .sequence([.string("10.42.0.0/16")]))
+        #expect(network?["serviceSubnets"] == .sequence([.string("10.43.0.0/16")]))
+        try Self.validate(["home-cp-1": config])
+    }
+
     @Test("RFC 6902 JSON patches apply to the classic form")
     func jsonPatchClassic() throws {
         let patch = """

@@ -16,6 +16,10 @@ struct TalosSecretsTests {
         #expect(try SecretsBundle(talosYAML: bundle.talosYAML()) == bundle)
         #expect(bundle.clusterID == "0raF93qnkMvF-FZNuvyGozXNdLiT2FOWSlyBaW4PR-w=")
         #expect(!bundle.description.contains(bundle.clusterSecret))
+        var dumped = ""
+        dump(bundle, to: &dumped)
+        #expect(!dumped.contains(bundle.clusterSecret) && !dumped.contains("PRIVATE KEY"))
+        #expect(!String(reflecting: bundle).contains(bundle.trustdToken))
     }
 
     @Test("a broken bundle is refused naming the field, not the value")
@@ -70,6 +74,9 @@ struct TalosSecretsTests {
             #expect(keyPub == certPub && !keyPub.isEmpty, "\(name) key matches certificate")
         }
         #expect(bundle.osCA.keyPEM.hasPrefix("-----BEGIN ED25519 PRIVATE KEY-----"))
+        // PKCS#8 like Go's MarshalPKCS8PrivateKey, 48 bytes ("MC4CAQAwBQYDK2Vw"), as in the reference bundle.
+        #expect(bundle.osCA.keyPEM.split(separator: "\n")[1].hasPrefix("MC4CAQAwBQYDK2Vw"))
+        #expect((try TalosFixture.referenceSecrets()).osCA.keyPEM.split(separator: "\n")[1].hasPrefix("MC4CAQAwBQYDK2Vw"))
         #expect(bundle.etcdCA.keyPEM.hasPrefix("-----BEGIN EC PRIVATE KEY-----"))
         // SEC1 with the curve parameters, 119 bytes like Go's MarshalECPrivateKey ("MHcCAQEE").
         #expect(bundle.etcdCA.keyPEM.split(separator: "\n")[1].hasPrefix("MHcCAQEE"))
@@ -123,6 +130,21 @@ struct TalosSecretsTests {
         #expect(try store.load() == other)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.directory.path)
         #expect(leftovers == ["secrets.yaml"], "no temporary files left behind")
+    }
+
+    @Test("racing creators: exactly one bundle wins and every loadOrCreate returns it")
+    func racingCreators() async throws {
+        let base = try TalosFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let store = SecretsStore(directory: base.appendingPathComponent("home"))
+        let version = SemanticVersion(major: 1, minor: 6, patch: 0)
+        let results = try await withThrowingTaskGroup(of: SecretsBundle.self) { group in
+            for _ in 0..<8 { group.addTask { try store.loadOrCreate(talosVersion: version) } }
+            return try await group.reduce(into: [SecretsBundle]()) { $0.append($1) }
+        }
+        let stored = try store.load()
+        #expect(results.count == 8 && results.allSatisfy { $0 == stored })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory.path) == ["secrets.yaml"])
     }
 
     @Test("import from a talosctl file and export back round-trip")

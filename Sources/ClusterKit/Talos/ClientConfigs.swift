@@ -9,8 +9,10 @@ public enum ClientConfigs {
     /// three base64 of PEM). The context is named after the cluster.
     ///
     /// `controlPlaneAddresses` become the endpoints: the control-plane nodes' own addresses, never
-    /// the floating IP or VIP (talosctl breaks when such an address moves to another node, per the
-    /// Talos docs "Virtual (shared) IP": "the VIP should not be used as a talosctl endpoint").
+    /// the floating IP or VIP. The talosctl docs ("Endpoints and Nodes") recommend endpoints that
+    /// point at the set of control-plane nodes; a shared IP only answers on whichever node holds
+    /// it (the Talos "Virtual (shared) IP" guide: the VIP is elected through etcd), so talosctl
+    /// loses the cluster exactly when the address moves or etcd is unhealthy.
     /// The client certificate is signed by the OS CA with the `os:admin` role as organization,
     /// Ed25519, valid one year from `now` (Talos's `NewAdminCertificateAndKey`).
     public static func talosconfig(

@@ -45,7 +45,7 @@ public struct ClusterConfigWriter: Sendable {
         }
         let talosconfig = try ClientConfigs.talosconfig(
             cluster: renderer.spec.name, secrets: renderer.secrets, controlPlaneAddresses: controlPlaneAddresses,
-            nodes: nodes.compactMap(\.addresses.first), now: now)
+            nodes: nodes.compactMap { node in node.addresses.first { !shared.contains($0) } }, now: now)
         let kubeconfig = try ClientConfigs.kubeconfig(
             cluster: renderer.spec.name, server: try renderer.endpointURL(), secrets: renderer.secrets, now: now)
         let talosURL = directory.appendingPathComponent("talosconfig")

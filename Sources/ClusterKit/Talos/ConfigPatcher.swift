@@ -4,12 +4,20 @@
 /// - Strategic merge, for both contracts: each patch document is merged into the document with the
 ///   same `apiVersion`, `kind` and `name`; a patch document without `kind` targets the `v1alpha1`
 ///   document; a patch document matching none is added. Mappings merge key by key, lists are
-///   appended to, scalars replaced; `$patch: delete` removes a key or a whole document.
+///   appended to, scalars replaced; `$patch: delete` removes a key or a whole document. Lists
+///   whose Talos field is tagged `merge:"replace"` are replaced instead: the pod and service
+///   subnets (`ClusterNetworkConfig` in `v1alpha1_types.go`, `KubeNetworkConfigV1Alpha1`).
 /// - RFC 6902 JSON patches, for the classic contract only, against the `v1alpha1` document. Talos
 ///   refuses them on multi-document configs, and so does this.
 ///
 /// Every failure is a ``ClusterError`` naming the patch's origin and the node.
 enum ConfigPatcher {
+    /// List fields Talos replaces on merge, by document kind ("" for v1alpha1) and key path.
+    static let replacedLists: Set<[String]> = [
+        ["", "cluster", "network", "podSubnets"], ["", "cluster", "network", "serviceSubnets"],
+        ["KubeNetworkConfig", "podSubnets"], ["KubeNetworkConfig", "serviceSubnets"],
+    ]
+
     static func apply(_ patch: ConfigPatch, to documents: [YAMLTree], contract: ConfigContract, node: String) throws(ClusterError) -> [YAMLTree] {
         func failure(_ message: String) -> ClusterError {
             ClusterError(.invalidSpec, "patch \(patch.origin) for node \(node): \(message)")
@@ -78,11 +86,12 @@ enum ConfigPatcher {
             documents.remove(at: index)
             return documents
         }
+        let root = [wanted.kind ?? ""]
         guard let index else {
-            documents.append(try merge(patch, into: .mapping([]), path: [], failure: failure))
+            documents.append(try merge(patch, into: .mapping([]), path: root, failure: failure))
             return documents
         }
-        documents[index] = try merge(patch, into: documents[index], path: [], failure: failure)
+        documents[index] = try merge(patch, into: documents[index], path: root, failure: failure)
         return documents
     }
 
@@ -96,7 +105,7 @@ enum ConfigPatcher {
                 let childPath = path + [entry.key]
                 if isDeleteDirective(entry.value) {
                     guard result.remove(entry.key) else {
-                        throw failure("deletes \(childPath.joined(separator: ".")), which the config does not have")
+                        throw failure("deletes \(childPath.dropFirst().joined(separator: ".")), which the config does not have")
                     }
                     continue
                 }
@@ -108,7 +117,7 @@ enum ConfigPatcher {
             }
             return result
         case (.sequence(let patchItems), .sequence(let targetItems)):
-            return .sequence(targetItems + patchItems)
+            return replacedLists.contains(path) ? patch : .sequence(targetItems + patchItems)
         default:
             return patch
         }

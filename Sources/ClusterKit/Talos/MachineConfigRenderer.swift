@@ -19,15 +19,27 @@ public struct MachineConfigRenderer: Sendable {
     public var floatingIPAddress: String?
     /// Applied on control planes at bootstrap; empty until the GitOps bootstrap fills it.
     public var inlineManifests: [InlineManifest]
+    /// The network link that announces a `.vip` endpoint (Talos `Layer2VIPConfig.link`, e.g.
+    /// `enp1s0`); when nil no VIP document is written and the VIP must be configured by a patch.
+    public var vipLink: String?
+
+    /// The oldest Talos release whose config layout this renderer writes: 1.12 moved the hostname
+    /// and KubeSpan into their own documents (`HostnameConfig`, `KubeSpanConfig`) and added
+    /// fields (`grubUseUKICmdline`) that older releases reject.
+    public static let oldestSupportedTalos = SemanticVersion(major: 1, minor: 12, patch: 0)
 
     /// Hetzner's user-data limit: a config must fit to be passed at server creation.
     public static let maximumConfigBytes = 32 * 1024
 
-    public init(spec: ClusterSpec, secrets: SecretsBundle, floatingIPAddress: String? = nil, inlineManifests: [InlineManifest] = []) {
+    public init(
+        spec: ClusterSpec, secrets: SecretsBundle, floatingIPAddress: String? = nil, inlineManifests: [InlineManifest] = [],
+        vipLink: String? = nil
+    ) {
         self.spec = spec
         self.secrets = secrets
         self.floatingIPAddress = floatingIPAddress
         self.inlineManifests = inlineManifests
+        self.vipLink = vipLink
     }
 
     public var contract: ConfigContract { ConfigContract(talosVersion: spec.talos.version) }
@@ -55,6 +67,10 @@ public struct MachineConfigRenderer: Sendable {
 
     /// The node's config, patched and checked.
     public func render(_ node: NodeDescription) throws(ClusterError) -> MachineConfig {
+        guard spec.talos.version >= Self.oldestSupportedTalos else {
+            throw ClusterError(.invalidSpec, "Talos \(spec.talos.version) is older than \(Self.oldestSupportedTalos), the oldest release clusterctl writes configs for",
+                hint: "set talos.version to \(Self.oldestSupportedTalos) or later")
+        }
         guard let pool = spec.pool(named: node.pool) else {
             throw ClusterError(.invalidSpec, "node \(node.name) names pool \(node.pool), which the spec does not have")
         }
@@ -140,6 +156,12 @@ public struct MachineConfigRenderer: Sendable {
         Self.document("HostnameConfig", ["hostname": .string(node.name)])
     }
 
+    /// Talos docs "Virtual (shared) IP": the VIP is announced by one control plane at a time.
+    private func vipDocument(_ node: NodeDescription) -> YAMLTree? {
+        guard node.role == .controlPlane, case .vip(let address) = spec.endpoint.kind, let link = vipLink else { return nil }
+        return Self.document("Layer2VIPConfig", ["name": .string(address), "link": .string(link)])
+    }
+
     private func kubeSpanDocument() -> YAMLTree? {
         spec.network.kubeSpan ? Self.document("KubeSpanConfig", ["enabled": .bool(true)]) : nil
     }
@@ -220,7 +242,7 @@ public struct MachineConfigRenderer: Sendable {
             "version": .string("v1alpha1"), "debug": .bool(false),
             "machine": machine, "cluster": cluster,
         ])
-        return [root, hostnameDocument(node), kubeSpanDocument()].compactMap { $0 }
+        return [root, hostnameDocument(node), kubeSpanDocument(), vipDocument(node)].compactMap { $0 }
     }
 
     // MARK: - Multi-document contract
@@ -328,12 +350,17 @@ public struct MachineConfigRenderer: Sendable {
                 Self.document("KubeInlineManifestConfig", ["name": .string($0.name), "manifest": .string($0.contents)])
             }
         }
+        // Talos 1.14 docs "Unattended install": UnattendedInstallConfig replaces the deprecated
+        // machine.install; provisioning.diskSelector.match is a CEL expression over `disk`, whose
+        // dev_path and symlinks (the /dev/disk/by-* names) identify the install disk.
+        let disk = spec.talos.installDisk.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         documents += [
             Self.document("UnattendedInstall", [
                 "installer": .obj(["image": .string(node.installImage)]),
-                "provisioning": .obj(["diskSelector": .obj(["match": .string("disk.dev_path == \"\(spec.talos.installDisk)\"")])]),
+                "provisioning": .obj(["diskSelector": .obj(["match": .string("disk.dev_path == \"\(disk)\" || \"\(disk)\" in disk.symlinks")])]),
             ]),
             kubeSpanDocument(),
+            vipDocument(node),
         ]
         return documents.compactMap { $0 }
     }

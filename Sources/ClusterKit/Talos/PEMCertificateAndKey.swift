@@ -3,7 +3,7 @@
 /// `PEMEncodedCertificateAndKey`).
 ///
 /// `description` never shows the key.
-public struct PEMCertificateAndKey: Sendable, Hashable, CustomStringConvertible {
+public struct PEMCertificateAndKey: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// `-----BEGIN CERTIFICATE-----` text.
     public var certificatePEM: String
     /// The private key PEM (`EC PRIVATE KEY`, `ED25519 PRIVATE KEY` or `RSA PRIVATE KEY`); empty
@@ -16,4 +16,6 @@ public struct PEMCertificateAndKey: Sendable, Hashable, CustomStringConvertible 
     }
 
     public var description: String { "PEMCertificateAndKey(certificate, key: <redacted>)" }
+
+    public var customMirror: Mirror { Mirror(self, children: []) }
 }

@@ -18,7 +18,7 @@ import X509
 ///   (`VersionContract.UseRSAServiceAccountKey` is `Greater(TalosVersion1_6)`), else ECDSA P-256.
 ///
 /// `description` never shows a secret.
-public struct SecretsBundle: Sendable, Hashable, CustomStringConvertible {
+public struct SecretsBundle: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     public var clusterID: String
     public var clusterSecret: String
     public var bootstrapToken: String
@@ -54,6 +54,9 @@ public struct SecretsBundle: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "SecretsBundle(<redacted>)" }
+
+    /// Keeps `dump` and debuggers from listing the secrets.
+    public var customMirror: Mirror { Mirror(self, children: []) }
 
     /// Generates a new bundle for a Talos version, with a system random source.
     ///

@@ -40,19 +40,31 @@ public struct SecretsStore: Sendable {
 
     /// Stores `bundle`, refusing to replace an existing one unless `force` is set.
     public func save(_ bundle: SecretsBundle, force: Bool = false) throws(ClusterError) {
-        if exists && !force {
-            throw ClusterError(.refused, "a secrets bundle already exists at \(bundleURL.path); it was not replaced",
-                hint: "replacing it makes the running cluster unreachable; pass --force only when that is intended")
-        }
+        let refusal = ClusterError(.refused, "a secrets bundle already exists at \(bundleURL.path); it was not replaced",
+            hint: "replacing it makes the running cluster unreachable; pass --force only when that is intended")
+        if exists && !force { throw refusal }
         try SecureFile.ensureDirectory(directory)
-        try SecureFile.write(bundle.talosYAML(), to: bundleURL)
+        do {
+            if force {
+                try SecureFile.write(bundle.talosYAML(), to: bundleURL)
+            } else {
+                try SecureFile.createExclusively(bundle.talosYAML(), at: bundleURL)
+            }
+        } catch where error.code == .refused {
+            throw refusal
+        }
     }
 
     /// Returns the stored bundle, or generates, stores and returns a new one when none exists.
+    /// When another process creates the bundle at the same moment, its bundle is returned.
     public func loadOrCreate(talosVersion: SemanticVersion, now: Date = Date()) throws(ClusterError) -> SecretsBundle {
         if exists { return try load() }
         let bundle = try SecretsBundle.generate(talosVersion: talosVersion, now: now)
-        try save(bundle)
+        do {
+            try save(bundle)
+        } catch where error.code == .refused {
+            return try load()
+        }
         return bundle
     }
 

@@ -70,6 +70,24 @@ public enum SecureFile {
         }
     }
 
+    /// Creates `url` with `text` (0600, atomic) only if it does not exist yet. The file is
+    /// published with link(2), which fails when the name exists, so two racing creators never both
+    /// win; the loser gets a `refused` error.
+    public static func createExclusively(_ text: String, at url: URL) throws(ClusterError) {
+        let staged = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).new")
+        try write(text, to: staged)
+        defer { unlink(staged.path) }
+        guard link(staged.path, url.path) == 0 else {
+            if errno == EEXIST { throw ClusterError(.refused, "\(url.path) already exists; it was not replaced") }
+            throw ioError("link into place", url)
+        }
+        let directoryDescriptor = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
     private static func ioError(_ action: String, _ url: URL) -> ClusterError {
         let reason = String(cString: strerror(errno))
         return ClusterError(.io, "cannot \(action) \(url.path): \(reason)")

@@ -33,6 +33,10 @@ public enum TalosPKI {
 
     /// A new private key and its PEM text in Talos's encoding.
     static func generateKey(_ algorithm: KeyAlgorithm) throws -> (Certificate.PrivateKey, String) {
+        try metered { () throws -> (Certificate.PrivateKey, String) in try unmeteredKey(algorithm) }
+    }
+
+    private static func unmeteredKey(_ algorithm: KeyAlgorithm) throws -> (Certificate.PrivateKey, String) {
         switch algorithm {
         case .ecdsaP256:
             let key = P256.Signing.PrivateKey()

@@ -8,7 +8,7 @@ extension YAMLTree {
         var out = ""
         switch self {
         case .mapping(let entries) where !entries.isEmpty:
-            YAMLTree.emitMapping(entries, indent: 0, into: &out)
+            YAMLTree.emitMapping(entries, keyIndent: 0, childIndent: 4, into: &out)
         case .sequence(let items) where !items.isEmpty:
             YAMLTree.emitSequence(items, indent: 0, into: &out)
         default:
@@ -24,20 +24,24 @@ extension YAMLTree {
 
     private static func pad(_ count: Int) -> String { String(repeating: " ", count: count) }
 
-    private static func emitMapping(_ entries: [YAMLEntry], indent: Int, firstLinePrefix: String? = nil, into out: inout String) {
+    /// Keys at `keyIndent`; nested blocks at `childIndent`. A mapping that starts a sequence item
+    /// has its keys two columns after the dash and its children four, as go-yaml writes it.
+    private static func emitMapping(
+        _ entries: [YAMLEntry], keyIndent: Int, childIndent: Int, firstLinePrefix: String? = nil, into out: inout String
+    ) {
         for (offset, entry) in entries.enumerated() {
-            let lead = offset == 0 && firstLinePrefix != nil ? (firstLinePrefix ?? "") : pad(indent)
+            let lead = offset == 0 && firstLinePrefix != nil ? (firstLinePrefix ?? "") : pad(keyIndent)
             let key = scalarText(entry.key)
             switch entry.value {
             case .mapping(let children) where !children.isEmpty:
                 out += "\(lead)\(key):\n"
-                emitMapping(children, indent: indent + 4, into: &out)
+                emitMapping(children, keyIndent: childIndent, childIndent: childIndent + 4, into: &out)
             case .sequence(let items) where !items.isEmpty:
                 out += "\(lead)\(key):\n"
-                emitSequence(items, indent: indent + 4, into: &out)
+                emitSequence(items, indent: childIndent, into: &out)
             case .string(let text) where isLiteralSafe(text):
                 out += "\(lead)\(key): \(literalHeader(text))\n"
-                emitLiteral(text, indent: indent + 4, into: &out)
+                emitLiteral(text, indent: childIndent, into: &out)
             default:
                 out += "\(lead)\(key): \(inline(entry.value))\n"
             }
@@ -49,7 +53,7 @@ extension YAMLTree {
             let dash = pad(indent) + "- "
             switch item {
             case .mapping(let children) where !children.isEmpty:
-                emitMapping(children, indent: indent + 2, firstLinePrefix: dash, into: &out)
+                emitMapping(children, keyIndent: indent + 2, childIndent: indent + 4, firstLinePrefix: dash, into: &out)
             case .sequence(let nested) where !nested.isEmpty:
                 out += "\(pad(indent))-\n"
                 emitSequence(nested, indent: indent + 4, into: &out)
@@ -99,27 +103,39 @@ extension YAMLTree {
     }
 
     private static let reservedWords: Set<String> = [
-        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".nan", ".inf", "-.inf", "+.inf",
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".nan", ".inf", "-.inf", "+.inf", "=", "<<",
     ]
 
     private static func isSafePlain(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return false }
         if reservedWords.contains(text.lowercased()) { return false }
         if "-?:,[]{}#&*!|>'\"%@`".unicodeScalars.contains(first) { return false }
-        if first == " " || last == " " || last == ":" { return false }
+        if first == " " || last == " " || last == ":" || text.hasPrefix("---") || text.hasPrefix("...") { return false }
         if text.contains(": ") || text.contains(" #") || text.contains("\t") { return false }
         if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return false }
         if looksNumeric(text) { return false }
         return true
     }
 
+    /// Whether a YAML 1.1 or 1.2 reader could take the text as a number or timestamp (integers,
+    /// floats, hex/octal/binary, underscores, sexagesimal, dates). Conservative: such strings get
+    /// quoted. Dotted quads such as IPv4 addresses and versions like `1.34.1` stay plain, as
+    /// go-yaml writes them.
     private static func looksNumeric(_ text: String) -> Bool {
         if Int(text) != nil || Double(text) != nil { return true }
-        let lower = text.lowercased()
-        if lower.hasPrefix("0x") || lower.hasPrefix("0o") { return true }
-        // YAML 1.1 readers also take sexagesimal and underscore forms as numbers.
-        let digitsOnly = lower.filter { !"0123456789_:.+-e".contains($0) }
-        return digitsOnly.isEmpty && lower.contains(where: \.isNumber)
+        var scalars = Substring(text).unicodeScalars[...]
+        if let first = scalars.first, first == "-" || first == "+" { scalars = scalars.dropFirst() }
+        guard let lead = scalars.first else { return false }
+        if lead == "0", let second = scalars.dropFirst().first, "xXoObB".unicodeScalars.contains(second) {
+            return scalars.dropFirst(2).allSatisfy { $0 == "_" || $0.properties.isASCIIHexDigit }
+        }
+        guard ("0"..."9").contains(lead) || lead == "." else { return false }
+        var dots = 0
+        for scalar in scalars {
+            if scalar == "." { dots += 1 }
+            guard ("0"..."9").contains(scalar) || "._:+-eE".unicodeScalars.contains(scalar) else { return false }
+        }
+        return dots <= 1
     }
 
     private static func quoted(_ text: String) -> String {

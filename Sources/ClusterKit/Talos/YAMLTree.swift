@@ -89,17 +89,6 @@ public indirect enum YAMLTree: Sendable, Hashable {
     }
 }
 
-/// One key and value of a ``YAMLTree`` mapping.
-public struct YAMLEntry: Sendable, Hashable {
-    public var key: String
-    public var value: YAMLTree
-
-    public init(_ key: String, _ value: YAMLTree) {
-        self.key = key
-        self.value = value
-    }
-}
-
 extension YAMLTree {
     /// A mapping from ordered pairs; nil values are left out.
     static func obj(_ pairs: KeyValuePairs<String, YAMLTree?>) -> YAMLTree {
