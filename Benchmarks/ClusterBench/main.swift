@@ -4,6 +4,7 @@ import Foundation
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 do {
     if which == "all" || which == "spine" { print(try SpineBenchmark.run()) }
+    if which == "all" || which == "configs" { print("\n" + (try await ConfigBenchmark.run())) }
 } catch {
     FileHandle.standardError.write(Data("benchmark failed: \(error)\n".utf8))
     exit(1)

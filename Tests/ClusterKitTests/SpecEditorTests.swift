@@ -24,7 +24,7 @@ struct SpecEditorTests {
         let loaded = try SpecLoader.load(yaml: edited, file: "clusters/home.yaml")
         #expect(loaded.spec.pool(named: "big")?.count == 5)
         #expect(loaded.spec.pool(named: "cloud")?.count == 2)
-        #expect(edited.contains("# home-big-1 gets the second NVMe passed through for local volumes."))
+        #expect(edited.contains("# home-big-1 has the GPU passed through; label it so GPU workloads land there."))
     }
 
     @Test("a count in a flow mapping, with a comment after it and non-ASCII before it")
