@@ -1,12 +1,6 @@
 internal import Foundation
 internal import Yams
 
-#if canImport(Glibc)
-    internal import Glibc
-#elseif canImport(Darwin)
-    internal import Darwin
-#endif
-
 /// Edits a spec file in place the way a person would: only the characters of the changed value
 /// move, so comments, ordering, quoting and blank lines survive byte for byte. Used by
 /// `clusterctl node add/remove`.
@@ -57,7 +51,7 @@ public enum SpecEditor {
         }
         let updated = try settingPoolCount(count, pool: pool, in: text, file: path)
         if updated == text { return }
-        try writeAtomically(Array(updated.utf8), to: path)
+        try writeAtomically(updated, to: path)
     }
 
     /// The position of a libyaml mark (1-based line, column counted in Unicode scalars).
@@ -72,39 +66,10 @@ public enum SpecEditor {
         return scalars.index(index, offsetBy: mark.column - 1, limitedBy: scalars.endIndex)
     }
 
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(ClusterError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let temporary = ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
-        var info = stat()
-        let mode: mode_t = stat(path, &info) == 0 ? info.st_mode & 0o7777 : 0o644
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard fd >= 0 else { throw ClusterError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let message = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                throw ClusterError(.io, "cannot write \(temporary): \(message)")
-            }
-            written += result
-        }
-        _ = fchmod(fd, mode)
-        guard fsync(fd) == 0 else {
-            let message = String(cString: strerror(errno))
-            close(fd)
-            unlink(temporary)
-            throw ClusterError(.io, "cannot flush \(temporary): \(message)")
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ClusterError(.io, "cannot replace \(path): \(message)")
-        }
+    /// Replaces the file atomically, keeping its permission bits.
+    static func writeAtomically(_ text: String, to path: String) throws(ClusterError) {
+        let mode = (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.uint32Value ?? 0o644
+        try SecureFile.write(text, to: URL(fileURLWithPath: path), mode: mode_t(mode & 0o7777))
     }
 }
 

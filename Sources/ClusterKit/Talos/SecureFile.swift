@@ -5,9 +5,10 @@ public import Foundation
     import Darwin
 #endif
 
-/// Writes secret-bearing files: mode 0600 from creation, atomically (temporary file in the same
-/// directory, fsync, rename, fsync of the directory), so a crash never leaves a half-written
-/// bundle or a world-readable one.
+/// Writes files atomically (temporary file in the same directory, fsync, rename, fsync of the
+/// directory), with their final mode from creation: 0600 unless told otherwise, so a crash never
+/// leaves a half-written bundle or a world-readable one. The spec editor uses it too, keeping the
+/// spec file's own mode.
 public enum SecureFile {
     #if canImport(Glibc)
         private static let systemWrite = Glibc.write
@@ -15,11 +16,11 @@ public enum SecureFile {
         private static let systemWrite = Darwin.write
     #endif
 
-    public static func write(_ text: String, to url: URL) throws(ClusterError) {
+    public static func write(_ text: String, to url: URL, mode: mode_t = 0o600) throws(ClusterError) {
         let directory = url.deletingLastPathComponent()
         try ensureDirectory(directory)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw ioError("create", temporary) }
         var written = 0
         let bytes = Array(text.utf8)
@@ -35,7 +36,7 @@ public enum SecureFile {
             }
             written += result
         }
-        if failure == nil && fchmod(descriptor, 0o600) != 0 { failure = ioError("chmod", temporary) }
+        if failure == nil && fchmod(descriptor, mode) != 0 { failure = ioError("chmod", temporary) }
         if failure == nil && fsync(descriptor) != 0 { failure = ioError("fsync", temporary) }
         close(descriptor)
         if failure == nil && rename(temporary.path, url.path) != 0 { failure = ioError("rename into place", url) }

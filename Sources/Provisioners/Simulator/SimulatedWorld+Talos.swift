@@ -2,11 +2,17 @@ public import ClusterKit
 
 /// Talos machine API, Kubernetes API and Flux operations on simulated nodes.
 extension SimulatedWorld {
-    private func locate(_ state: SimulatorState, _ machine: ObservedMachine) throws -> (provider: String, index: Int) {
-        guard let index = state.providers[machine.provider]?.machines.firstIndex(where: { $0.providerID == machine.providerID && !$0.deleted }) else {
+    /// The live machine's record, or a not-found error naming it.
+    private func record(_ state: SimulatorState, _ machine: ObservedMachine) throws -> SimulatedMachine {
+        guard let record = state.providers[machine.provider]?.machines.first(where: { $0.providerID == machine.providerID && !$0.deleted }) else {
             throw ProvisionerError(.notFound, "machine \(machine.providerID) does not exist", provider: machine.provider, resource: machine.identity.node)
         }
-        return (machine.provider, index)
+        return record
+    }
+
+    private func store(_ record: SimulatedMachine, in state: inout SimulatorState) {
+        guard let index = state.providers[record.provider]?.machines.firstIndex(where: { $0.providerID == record.providerID }) else { return }
+        state.providers[record.provider]?.machines[index] = record
     }
 
     private func unreachable(_ machine: ObservedMachine) -> ProvisionerError {
@@ -15,8 +21,7 @@ extension SimulatedWorld {
 
     func talosStatus(_ machine: ObservedMachine) async throws -> TalosNodeStatus {
         try await perform(.status, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
-            let (provider, index) = try self.locate(state, machine)
-            let record = state.providers[provider]!.machines[index]
+            let record = try self.record(state, machine)
             return TalosNodeStatus(stage: Self.talosStage(record, now: now), role: record.config?.role, talosVersion: record.talosVersion)
         }
     }
@@ -25,8 +30,7 @@ extension SimulatedWorld {
         let summary = try MachineConfigSummary(parsing: config)
         let digest = Self.digest(config)
         try await perform(.apply, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
-            let (provider, index) = try self.locate(state, machine)
-            var record = state.providers[provider]!.machines[index]
+            var record = try self.record(state, machine)
             switch Self.talosStage(record, now: now) {
             case .unreachable:
                 throw self.unreachable(machine)
@@ -47,14 +51,13 @@ extension SimulatedWorld {
                 }
                 record.configDigest = digest
             }
-            state.providers[provider]!.machines[index] = record
+            self.store(record, in: &state)
         }
     }
 
     func bootstrap(_ machine: ObservedMachine) async throws {
         try await perform(.bootstrap, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
-            let (provider, index) = try self.locate(state, machine)
-            let record = state.providers[provider]!.machines[index]
+            let record = try self.record(state, machine)
             let cluster = record.identity.cluster
             guard Self.talosStage(record, now: now) == .running else { throw self.unreachable(machine) }
             guard record.config?.role == .controlPlane, let clusterID = record.config?.clusterID else {
@@ -75,8 +78,7 @@ extension SimulatedWorld {
 
     func etcdMembers(via machine: ObservedMachine) async throws -> [EtcdMember] {
         try await perform(.etcd, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
-            let (provider, index) = try self.locate(state, machine)
-            let record = state.providers[provider]!.machines[index]
+            let record = try self.record(state, machine)
             guard Self.talosStage(record, now: now) == .running else { throw self.unreachable(machine) }
             let members = self.etcdMembers(state, cluster: record.identity.cluster, now: now)
             guard members.isEmpty || self.hasQuorum(state, cluster: record.identity.cluster, now: now) else {
@@ -88,8 +90,7 @@ extension SimulatedWorld {
 
     func removeEtcdMember(named name: String, via machine: ObservedMachine) async throws {
         try await perform(.etcd, provider: nil, node: name, latency: timings.talosLatency) { state, now in
-            let (provider, index) = try self.locate(state, machine)
-            let cluster = state.providers[provider]!.machines[index].identity.cluster
+            let cluster = try self.record(state, machine).identity.cluster
             guard self.hasQuorum(state, cluster: cluster, now: now) else {
                 throw ProvisionerError(.unavailable, "etcd has lost quorum; members cannot be removed", resource: name, isTransient: true)
             }
