@@ -25,7 +25,7 @@ struct PlanCommand: ParsableCommand {
                 Planner.plan(spec: spec, observed: try await ObservedCluster.observe(spec: spec, backend: backend))
             }
             switch output.output {
-            case .json, .yaml: Terminal.out(try Terminal.json(PlanDocument(plan)))
+            case .json, .yaml: Terminal.out(try Terminal.document(PlanDocument(plan), format: output.output))
             case .table: Terminal.out(PlanDocument.text(plan, spec: spec))
             }
         }

@@ -27,7 +27,7 @@ struct Status: ParsableCommand {
             }
             let document = StatusDocument(spec: spec, observed: observed, plan: plan)
             switch output.output {
-            case .json, .yaml: Terminal.out(try Terminal.json(document))
+            case .json, .yaml: Terminal.out(try Terminal.document(document, format: output.output))
             case .table: Terminal.out(document.text)
             }
         }

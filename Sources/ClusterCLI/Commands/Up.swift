@@ -35,10 +35,10 @@ struct Up: ParsableCommand {
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
                 let plan = Planner.plan(spec: spec, observed: observed)
-                if format == .table {
-                    Terminal.error(PlanDocument.text(plan, spec: spec) + "\n")
-                } else {
-                    Terminal.out(try Terminal.json(PlanLine(plan: PlanDocument(plan)), pretty: false))
+                switch format {
+                case .table: Terminal.error(PlanDocument.text(plan, spec: spec) + "\n")
+                case .json: Terminal.out(try Terminal.json(PlanLine(plan: PlanDocument(plan)), pretty: false))
+                case .yaml: Terminal.out(try Terminal.document(PlanLine(plan: PlanDocument(plan)), format: .yaml) + "\n---")
                 }
                 let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: until), events: progress.handle)
                 return try await executor.apply(plan, observed: observed)

@@ -28,13 +28,13 @@ struct Validate: ParsableCommand {
             let loaded: LoadedSpec
             do {
                 loaded = try SpecLoader.load(path: path)
-            } catch let error as SpecError where output.output == .json {
-                Terminal.out(try Terminal.json(ValidationDocument(file: path, valid: false, diagnostics: error.diagnostics)))
+            } catch let error as SpecError where output.output != .table {
+                Terminal.out(try Terminal.document(ValidationDocument(file: path, valid: false, diagnostics: error.diagnostics), format: output.output))
                 throw ExitCode(ExitStatus.badInput)
             }
             switch output.output {
             case .json, .yaml:
-                Terminal.out(try Terminal.json(ValidationDocument(file: path, valid: true, diagnostics: loaded.warnings)))
+                Terminal.out(try Terminal.document(ValidationDocument(file: path, valid: true, diagnostics: loaded.warnings), format: output.output))
             case .table:
                 for warning in loaded.warnings { Terminal.error(warning.description) }
                 let spec = loaded.spec

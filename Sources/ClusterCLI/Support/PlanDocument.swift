@@ -57,8 +57,9 @@ struct PlanDocument: Encodable {
         var lines: [String] = []
         let document = PlanDocument(plan)
         let width = document.changes.map(\.node.count).max() ?? 0
+        let providerWidth = document.changes.map(\.provider.count).max() ?? 0
         for (change, row) in zip(plan.changes, document.changes) {
-            var line = "  \(change.symbol) \(row.node.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.role.padding(toLength: 12, withPad: " ", startingAt: 0))  \(row.provider)  \(row.size ?? "")"
+            var line = "  \(change.symbol) \(row.node.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.role.padding(toLength: 12, withPad: " ", startingAt: 0))  \(row.provider.padding(toLength: providerWidth, withPad: " ", startingAt: 0))  \(row.size ?? "")"
             if let location = row.location { line += " in \(location)" }
             if let reason = row.reason { line += "  (\(reason))" }
             lines.append(line)

@@ -6,7 +6,7 @@ enum ReportPrinter {
     static func print(_ report: ExecutionReport, output: OutputFormat, simulated: Bool, requestedStop: Stage? = nil) throws {
         switch output {
         case .json, .yaml:
-            Terminal.out(try Terminal.json(ReportDocument(report), pretty: false))
+            Terminal.out(try Terminal.document(ReportDocument(report), format: output, compact: true))
         case .table:
             let ready = report.nodes.filter { $0.state == .ready }.count
             let time = report.elapsed.formattedSeconds + (simulated ? " (simulated)" : "")

@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// Data goes to stdout; progress, warnings and errors to stderr (after apple/container).
 enum Terminal {
@@ -17,6 +18,18 @@ enum Terminal {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// The one place data documents are rendered for `-o json|yaml`.
+    static func document<Value: Encodable>(_ value: Value, format: OutputFormat, compact: Bool = false) throws -> String {
+        switch format {
+        case .yaml:
+            let encoder = YAMLEncoder()
+            encoder.options.sortKeys = true
+            return try encoder.encode(value).trimmingCharacters(in: .newlines)
+        case .json, .table:
+            return try json(value, pretty: !compact)
+        }
     }
 
     /// Asks a yes/no question on the terminal; false when there is no terminal to ask on.
