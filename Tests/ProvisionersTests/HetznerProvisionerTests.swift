@@ -14,7 +14,7 @@ struct HetznerProvisionerTests {
     func singleNodeSequence() async throws {
         let env = try HetznerTestEnvironment()
         env.addSnapshot()
-        let machines = try await env.up([env.request(pool: "cp", role: .controlPlane, index: 1)])
+        let machines = try await env.up([env.request(pool: "cp", role: .controlPlane, index: 1, userData: "machine:\n  type: controlplane\n")])
         let machine = try #require(machines.first)
         #expect(machine.phase == .running)
         let server = try #require(env.model.servers.first)

@@ -37,7 +37,7 @@ struct HetznerTestEnvironment {
     {
         MachineRequest(
             identity: NodeIdentity(cluster: "home", pool: pool, role: role, node: NodeIdentity.nodeName(cluster: "home", pool: pool, index: index)),
-            size: MachineSize(serverType: "cx22"), image: ProviderImage(id: "0", description: ""), location: "fsn1",
+            size: MachineSize(serverType: "cx22"), image: ProviderImage(id: String(HetznerCloudModel.debianImageID), description: ""), location: "fsn1",
             userData: MachineConfigPayload(userData), publicIPv4: publicIPv4)
     }
 

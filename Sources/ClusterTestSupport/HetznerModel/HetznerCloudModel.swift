@@ -401,7 +401,7 @@ public final class HetznerCloudModel: Sendable {
                 return error(422, "invalid_input", "invalid input", fields: ["ssh_keys": ["SSH key \(missing) not found"]])
             }
             let action = startAction(&state, "enable_rescue", now: now, resources: resources, effect: .enableRescue(id))
-            return json(201, ["action": actionJSON(action, now), "root_password": NSNull()])
+            return json(201, ["action": actionJSON(action, now), "root_password": "model-rescue-password"])
         case "create_image":
             guard let server = state.servers[id] else { return error(404, "not_found", "server not found") }
             let imageID = Self.allocate(&state)

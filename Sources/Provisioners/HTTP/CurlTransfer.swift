@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 import Synchronization
 
 /// Collects one transfer's response as libcurl delivers it, and carries the cancel flag the
@@ -48,7 +49,6 @@ final class CurlTransfer: Sendable {
 }
 
 extension Substring {
-    func trimmingSpaces() -> String {
-        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }).reversed())
-    }
+    /// Header values end in CRLF, which Swift treats as one `Character`; trim on scalars.
+    func trimmingSpaces() -> String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }

@@ -312,6 +312,13 @@ public struct HetznerCreateNetwork: Encodable, Sendable, Hashable {
         public var type: String
         public var ipRange: String
         public var networkZone: String
+
+        public init(type: String, ipRange: String, networkZone: String) {
+            self.type = type
+            self.ipRange = ipRange
+            self.networkZone = networkZone
+        }
+
         enum CodingKeys: String, CodingKey {
             case type
             case ipRange = "ip_range"
@@ -322,6 +329,13 @@ public struct HetznerCreateNetwork: Encodable, Sendable, Hashable {
     public var ipRange: String
     public var subnets: [Subnet]
     public var labels: [String: String]
+
+    public init(name: String, ipRange: String, subnets: [Subnet], labels: [String: String]) {
+        self.name = name
+        self.ipRange = ipRange
+        self.subnets = subnets
+        self.labels = labels
+    }
     enum CodingKeys: String, CodingKey {
         case name, subnets, labels
         case ipRange = "ip_range"
@@ -336,6 +350,15 @@ public struct HetznerCreateFirewall: Encodable, Sendable, Hashable {
         public var `protocol`: String
         public var port: String?
         public var sourceIPs: [String]
+
+        public init(description: String, direction: String, protocol: String, port: String?, sourceIPs: [String]) {
+            self.description = description
+            self.direction = direction
+            self.protocol = `protocol`
+            self.port = port
+            self.sourceIPs = sourceIPs
+        }
+
         enum CodingKeys: String, CodingKey {
             case description, direction, `protocol`, port
             case sourceIPs = "source_ips"
@@ -344,6 +367,12 @@ public struct HetznerCreateFirewall: Encodable, Sendable, Hashable {
     public var name: String
     public var labels: [String: String]
     public var rules: [Rule]
+
+    public init(name: String, labels: [String: String], rules: [Rule]) {
+        self.name = name
+        self.labels = labels
+        self.rules = rules
+    }
 }
 
 struct EnableRescue: Encodable, Sendable {
