@@ -27,6 +27,7 @@ struct Up: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
+            try RealBackends.checkReachable(until, simulate: cluster.simulate)
             let session = try Session(cluster)
             let spec = session.spec
             let progress = ProgressView(output: output.output)

@@ -39,9 +39,8 @@ struct Session {
         let spec = spec
         let configs = LazyTalosConfigSource(spec: spec, store: secrets)
         guard options.simulate else {
-            throw ClusterError(
-                .refused, "this build drives real providers only through their own issues' backends, which are not wired into `\(spec.name)` yet",
-                hint: "add --simulate to see the plan play out in the simulator")
+            let backend = RealBackends.make(spec: spec, configs: configs)
+            return try runBlocking { try await body(backend) }
         }
         let store = simulatorStore
         let state = try store.load(seed: options.seed)
@@ -75,5 +74,35 @@ final class SaveFailure: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return first
+    }
+}
+
+/// Runs async work from a synchronous command on the shared concurrency pool and waits for it.
+func runBlocking<Value: Sendable>(_ operation: @escaping @Sendable () async throws -> Value) throws -> Value {
+    let done = DispatchSemaphore(value: 0)
+    let outcome = SharedResult<Value>()
+    Task {
+        do { outcome.set(.success(try await operation())) } catch { outcome.set(.failure(error)) }
+        done.signal()
+    }
+    done.wait()
+    return try outcome.get()
+}
+
+final class SharedResult<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<Value, any Error>?
+
+    func set(_ value: Result<Value, any Error>) {
+        lock.lock()
+        result = value
+        lock.unlock()
+    }
+
+    func get() throws -> Value {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let result else { throw ClusterError(.io, "the operation ended without a result") }
+        return try result.get()
     }
 }

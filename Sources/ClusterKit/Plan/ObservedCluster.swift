@@ -47,7 +47,7 @@ public struct ObservedCluster: Sendable {
             for try await (name, result) in group {
                 switch result {
                 case .success(let list): machines += list
-                case .failure(let error): unreachable[name] = "\(error)"
+                case .failure(let error): unreachable[name] = oneLine(error)
                 }
             }
         }

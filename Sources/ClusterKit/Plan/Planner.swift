@@ -52,7 +52,7 @@ public enum Planner {
         }
 
         let bootstrapNode = observed.etcdBootstrapped ? nil : desired.first { $0.identity.role == .controlPlane }?.identity.node
-        let installsGitOps = spec.gitops.map { gitops in observed.gitops.map { !$0.matches(gitops) } ?? true } ?? false
+        let installsGitOps = !desired.isEmpty && (spec.gitops.map { gitops in observed.gitops.map { !$0.matches(gitops) } ?? true } ?? false)
         changes.sort { order($0) < order($1) }
         return Plan(cluster: spec.name, desired: desired, changes: changes, bootstrapNode: bootstrapNode, installsGitOps: installsGitOps, notes: notes)
     }

@@ -31,6 +31,7 @@ struct NodeAdd: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
+            try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
             let before = try Session(cluster)
             guard let poolSpec = before.spec.pool(named: pool) else {
                 throw ClusterError(.invalidSpec, "cluster \(before.spec.name) has no pool \"\(pool)\"", hint: "pools: " + before.spec.pools.map(\.name).joined(separator: ", "))

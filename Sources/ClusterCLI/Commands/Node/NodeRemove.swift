@@ -31,6 +31,8 @@ struct NodeRemove: ParsableCommand {
                 throw ClusterError(.notFound, "cluster \(spec.name) has no node \(node)", hint: names.isEmpty ? "the cluster has no machines" : "nodes: \(names)")
             }
             if machine.identity.role == .controlPlane {
+                // Leaving etcd needs the Talos API; deleting the machine without it would leave a dead member.
+                try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
                 let others = observed.machines.filter { $0.identity.role == .controlPlane && $0.identity.node != node && $0.phase == .running }
                 guard !others.isEmpty else {
                     throw ClusterError(.refused, "\(node) is the last running control-plane node; removing it would destroy the cluster", hint: "use `clusterctl down` to destroy the whole cluster")
