@@ -92,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterCLITests",
-            dependencies: ["ClusterTestSupport", "ClusterKit"],
+            dependencies: ["ClusterTestSupport", "ClusterKit", "Provisioners"],
             swiftSettings: strictSettings
         ),
     ]

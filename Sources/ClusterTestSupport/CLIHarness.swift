@@ -47,7 +47,7 @@ public struct CLIHarness: Sendable {
         try run(arguments)
     }
 
-    public func run(_ arguments: [String]) throws -> Output {
+    public func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -55,6 +55,7 @@ public struct CLIHarness: Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["CLUSTERCTL_HOME"] = home.path
         environment["TERM"] = "dumb"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let stdout = Pipe()
         let stderr = Pipe()

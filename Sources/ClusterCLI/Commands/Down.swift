@@ -38,7 +38,7 @@ struct Down: ParsableCommand {
             }
             let progress = ProgressView(output: output.output)
             let failures = try session.run { backend in
-                await Teardown(spec: spec, backend: backend, events: progress.handle).run(machines: machines)
+                await Teardown(spec: spec, backend: backend, events: progress.handle).run(machines: machines, skipping: Set(observed.unreachableProviders.keys))
             }
             progress.finish()
             switch output.output {

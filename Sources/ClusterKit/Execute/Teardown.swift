@@ -14,8 +14,9 @@ public struct Teardown: Sendable {
     }
 
     /// Deletes every machine (all of them attempted even when some fail), then shared resources
-    /// of providers whose machines are all gone. Returns the failures by subject.
-    public func run(machines: [ObservedMachine]) async -> [String: String] {
+    /// of providers whose machines are all gone. Providers in `skipping` (they could not be read)
+    /// are left alone. Returns the failures by subject.
+    public func run(machines: [ObservedMachine], skipping: Set<String> = []) async -> [String: String] {
         let start = backend.time.now
         let time = backend.time
         let emit: @Sendable (String, ExecutionEvent.Kind, String) -> Void = { subject, kind, message in
@@ -44,7 +45,7 @@ public struct Teardown: Sendable {
                 if let failure { failures[name] = failure }
             }
         }
-        for provider in spec.providers {
+        for provider in spec.providers where !skipping.contains(provider.name) {
             let failedHere = machines.contains { $0.provider == provider.name && failures[$0.identity.node] != nil }
             guard !failedHere else { continue }
             do {
