@@ -56,6 +56,7 @@ let package = Package(
                 "CCurl",
                 "CLibSSH2",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
