@@ -281,3 +281,19 @@ struct HetznerSpecValidatorTests {
         #expect(try HetznerSpecValidator.validate(good)?.errors == [])
     }
 }
+
+@Suite("Hetzner action waiter")
+struct HetznerActionWaiterTests {
+    @Test("a cancelled wait ends at once; other waiters keep polling to the end")
+    func cancellation() async throws {
+        let env = try HetznerTestEnvironment()
+        let first = try await env.provisioner.createMachine(env.request(pool: "cp", role: .controlPlane, index: 1))
+        let second = try await env.provisioner.createMachine(env.request(pool: "cp", role: .controlPlane, index: 2))
+        let provisioner = env.provisioner
+        let cancelled = Task { try await provisioner.waitUntilRunning(first) }
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+        let running = try await provisioner.waitUntilRunning(second)
+        #expect(running.phase == .running)
+    }
+}
