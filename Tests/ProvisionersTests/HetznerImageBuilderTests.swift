@@ -105,3 +105,49 @@ struct HetznerImageBuilderTests {
         #expect(env.model.requests.isEmpty)
     }
 }
+
+@Suite("Hetzner image pipeline: SSH reachability")
+struct HetznerImageBuilderConnectTests {
+    @Test("retries the SSH connection while the rescue system boots, on the injected clock")
+    func connectRetries() async throws {
+        let env = try HetznerTestEnvironment()
+        let shell = HetznerRecordingShell()
+        let attempts = Attempts()
+        let builder = HetznerImageBuilder(
+            client: env.client, waiter: env.provisioner.waiter, location: "fsn1", sshPublicKey: "ssh-ed25519 AAAA k",
+            connect: { _ in
+                if await attempts.next() < 3 { throw ClusterError(.io, "connection refused") }
+                return shell
+            }, time: env.clock)
+        _ = try await builder.build(HetznerTestEnvironment.image)
+        #expect(await attempts.count == 3)
+        #expect(shell.commands.count == 2)
+        #expect(env.clock.sleeps.contains(.seconds(2)) && env.clock.sleeps.contains(.seconds(4)))
+    }
+
+    actor Attempts {
+        var count = 0
+        func next() -> Int {
+            count += 1
+            return count
+        }
+    }
+}
+
+@Suite("Hetzner label selector in the model")
+struct HetznerLabelSelectorTests {
+    @Test(arguments: [
+        ("cluster==home", true), ("cluster=home", true), ("cluster!=home", false), ("cluster", true), ("!cluster", false),
+        ("!team", true), ("pool in (cp,workers)", true), ("pool notin (cp,workers)", false), ("pool in (x)", false),
+        ("cluster==home,pool==cp,!team", true), ("cluster==home,pool==workers", false),
+    ])
+    func matches(_ selector: String, _ expected: Bool) throws {
+        let parsed = try #require(HetznerLabelSelector(selector))
+        #expect(parsed.matches(["cluster": "home", "pool": "cp"]) == expected)
+    }
+
+    @Test func rejectsEmptyTerms() {
+        #expect(HetznerLabelSelector("a==b,,c") == nil)
+        #expect(HetznerLabelSelector("k in x") == nil)
+    }
+}

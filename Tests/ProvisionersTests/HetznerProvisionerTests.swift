@@ -257,3 +257,43 @@ struct HetznerProvisionerTests {
         #expect(unauthorized?.hint?.contains("token") == true)
     }
 }
+
+@Suite("The OpenAPI check itself")
+struct HetznerSpecValidatorTests {
+    @Test("flags unknown paths, wrong methods, undeclared parameters and invalid bodies")
+    func rejectsBadTraffic() throws {
+        func record(_ method: String, _ path: String, query: [[String]] = [], body: String? = nil) -> HetznerRecordedRequest {
+            HetznerRecordedRequest(method: method, path: path, query: query, body: body, status: 500, response: "")
+        }
+        let bad = [
+            record("GET", "/v1/serverz"),
+            record("PATCH", "/v1/servers/1"),
+            record("GET", "/v1/servers", query: [["label", "x"]]),
+            record("POST", "/v1/servers", body: "{\"name\":\"a\",\"image\":\"1\"}"),
+            record("POST", "/v1/servers", body: "{\"name\":\"a\",\"image\":\"1\",\"server_type\":\"cx22\",\"networks\":[\"x\"]}"),
+            record("POST", "/v1/placement_groups", body: "{\"name\":\"a\",\"type\":\"pack\"}"),
+            record("GET", "/v1/actions"),
+        ]
+        guard let outcome = try HetznerSpecValidator.validate(bad) else { return }
+        #expect(outcome.errors.count >= bad.count, "\(outcome.errors)")
+        for index in bad.indices { #expect(outcome.errors.contains { $0.hasPrefix("#\(index) ") }, "record \(index) not flagged") }
+        let good = [record("POST", "/v1/servers", body: "{\"name\":\"a\",\"image\":\"1\",\"server_type\":\"cx22\",\"networks\":[5]}")]
+        #expect(try HetznerSpecValidator.validate(good)?.errors == [])
+    }
+}
+
+@Suite("Hetzner action waiter")
+struct HetznerActionWaiterTests {
+    @Test("a cancelled wait ends at once; other waiters keep polling to the end")
+    func cancellation() async throws {
+        let env = try HetznerTestEnvironment()
+        let first = try await env.provisioner.createMachine(env.request(pool: "cp", role: .controlPlane, index: 1))
+        let second = try await env.provisioner.createMachine(env.request(pool: "cp", role: .controlPlane, index: 2))
+        let provisioner = env.provisioner
+        let cancelled = Task { try await provisioner.waitUntilRunning(first) }
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+        let running = try await provisioner.waitUntilRunning(second)
+        #expect(running.phase == .running)
+    }
+}

@@ -11,6 +11,15 @@ public struct HetznerRecordedRequest: Sendable, Hashable, Codable {
     /// The response body as text.
     public var response: String
 
+    public init(method: String, path: String, query: [[String]], body: String?, status: Int, response: String) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.body = body
+        self.status = status
+        self.response = response
+    }
+
     /// `GET /servers?label_selector=...`-style one-line summary for sequence assertions.
     public var line: String {
         let queryText = query.isEmpty ? "" : "?" + query.map { "\($0[0])=\($0[1])" }.joined(separator: "&")

@@ -56,6 +56,7 @@ public struct CurlHTTPTransport: HTTPTransport {
         case .caFile(let path): try handle.set(CURLOPT_CAINFO, path)
         case .pinnedPublicKey(let pin): try handle.set(CURLOPT_PINNEDPUBLICKEY, pin)
         }
+        if let pin = configuration.pinnedPublicKey { try handle.set(CURLOPT_PINNEDPUBLICKEY, pin) }
         try handle.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(configuration.connectTimeout))
         try handle.set(CURLOPT_TIMEOUT_MS, milliseconds(configuration.totalTimeout))
         try handle.set(CURLOPT_USERAGENT, configuration.userAgent)

@@ -4,6 +4,10 @@ public import ClusterKit
 public struct HTTPClientConfiguration: Sendable {
     /// How to trust the server's certificate; verification is always on.
     public var tls: TLSTrust
+    /// A public key pin (`sha256//<base64>`) checked in addition to ``tls`` (e.g. a CA file and
+    /// the server's key), for when `tls` itself is not `.pinnedPublicKey`. Pinning never
+    /// replaces chain verification (libcurl docs, CURLOPT_PINNEDPUBLICKEY).
+    public var pinnedPublicKey: String?
     public var connectTimeout: Duration
     /// Whole-transfer timeout.
     public var totalTimeout: Duration
@@ -12,9 +16,10 @@ public struct HTTPClientConfiguration: Sendable {
 
     public init(
         tls: TLSTrust = .system, connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(120),
-        userAgent: String = "clusterctl", retry: HTTPRetryPolicy = HTTPRetryPolicy()
+        userAgent: String = "clusterctl", retry: HTTPRetryPolicy = HTTPRetryPolicy(), pinnedPublicKey: String? = nil
     ) {
         self.tls = tls
+        self.pinnedPublicKey = pinnedPublicKey
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
         self.userAgent = userAgent

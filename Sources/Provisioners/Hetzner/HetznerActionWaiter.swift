@@ -10,7 +10,9 @@ public actor HetznerActionWaiter {
     private let client: HetznerClient
     private let time: any TimeSource
     private let schedule: [Duration]
-    private var waiting: [Int: [CheckedContinuation<HetznerAction, any Error>]] = [:]
+    private typealias Waiter = (token: Int, continuation: CheckedContinuation<HetznerAction, any Error>)
+    private var waiting: [Int: [Waiter]] = [:]
+    private var nextToken = 0
     private var polling = false
 
     public init(client: HetznerClient, time: any TimeSource, schedule: [Duration] = HetznerActionWaiter.defaultSchedule) {
@@ -34,14 +36,33 @@ public actor HetznerActionWaiter {
         return finished
     }
 
+    /// A cancelled caller stops waiting at once with `CancellationError`; the action itself
+    /// carries on at Hetzner (actions cannot be cancelled through the API).
     private func waitOne(_ id: Int) async throws -> HetznerAction {
-        try await withCheckedThrowingContinuation { continuation in
-            waiting[id, default: []].append(continuation)
-            if !polling {
-                polling = true
-                Task { await self.pollLoop() }
+        nextToken += 1
+        let token = nextToken
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard !Task.isCancelled else {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                waiting[id, default: []].append((token, continuation))
+                if !polling {
+                    polling = true
+                    Task { await self.pollLoop() }
+                }
             }
+        } onCancel: {
+            Task { await self.cancel(id: id, token: token) }
         }
+    }
+
+    private func cancel(id: Int, token: Int) {
+        guard var waiters = waiting[id], let index = waiters.firstIndex(where: { $0.token == token }) else { return }
+        let waiter = waiters.remove(at: index)
+        waiting[id] = waiters.isEmpty ? nil : waiters
+        waiter.continuation.resume(throwing: CancellationError())
     }
 
     private func pollLoop() async {
@@ -56,17 +77,17 @@ public actor HetznerActionWaiter {
                 var seen = Set<Int>()
                 for action in actions {
                     seen.insert(action.id)
-                    guard action.isFinished, let continuations = waiting.removeValue(forKey: action.id) else { continue }
-                    for continuation in continuations { continuation.resume(returning: action) }
+                    guard action.isFinished, let waiters = waiting.removeValue(forKey: action.id) else { continue }
+                    for waiter in waiters { waiter.continuation.resume(returning: action) }
                 }
                 for id in ids where !seen.contains(id) {
                     let error = ClusterError(.provider, "Hetzner action \(id) vanished while being waited on")
-                    for continuation in waiting.removeValue(forKey: id) ?? [] { continuation.resume(throwing: error) }
+                    for waiter in waiting.removeValue(forKey: id) ?? [] { waiter.continuation.resume(throwing: error) }
                 }
             } catch {
                 let all = waiting
                 waiting = [:]
-                for continuation in all.values.joined() { continuation.resume(throwing: error) }
+                for waiter in all.values.joined() { waiter.continuation.resume(throwing: error) }
             }
         }
         polling = false
