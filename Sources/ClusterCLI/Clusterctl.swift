@@ -23,7 +23,7 @@ struct Clusterctl: ParsableCommand {
             """,
         subcommands: [
             Validate.self, PlanCommand.self, Up.self, Status.self, NodeCommand.self, Down.self, GenCommand.self,
-            SecretsCommand.self,
+            SecretsCommand.self, ImageCommand.self,
         ]
     )
 }

@@ -21,8 +21,12 @@ enum RealBackends {
             switch provider.settings {
             case .hetzner(let settings):
                 return try HetznerProvisioner(name: provider.name, settings: settings)
-            case .libvirt, .proxmox:
-                throw ClusterError(.refused, "this build has no \(provider.type) backend yet", hint: "use --simulate")
+            case .libvirt(let settings):
+                // The base image is expected on the host (its checksum is not known in advance);
+                // ensureImage names the download URL when it is missing.
+                return LibvirtProvisioner(name: provider.name, settings: settings, imageSource: nil)
+            case .proxmox:
+                throw ClusterError(.refused, "this build has no proxmox backend yet", hint: "use --simulate")
             case .simulator:
                 throw ClusterError(.refused, "provider \(provider.name) is a simulator", hint: "add --simulate")
             }

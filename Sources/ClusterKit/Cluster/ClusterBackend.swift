@@ -22,7 +22,7 @@ public struct ClusterBackend: Sendable {
         self.time = time
     }
 
-    func provisioner(_ name: String) throws(ClusterError) -> any Provisioner {
+    public func provisioner(_ name: String) throws(ClusterError) -> any Provisioner {
         guard let provisioner = provisioners[name] else {
             throw ClusterError(.notFound, "no backend for provider \(name)", hint: "check the providers: section of the spec")
         }

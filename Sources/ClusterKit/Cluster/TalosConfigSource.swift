@@ -7,21 +7,11 @@ public struct TalosConfigSource: MachineConfigRendering {
         renderer = MachineConfigRenderer(spec: spec, secrets: secrets)
     }
 
-    /// The Image Factory platform a provider's machines boot (`hcloud` on Hetzner, `nocloud` on
-    /// libvirt and Proxmox, where the seed ISO or cloud-init drive carries the config).
-    public static func platform(for provider: ProviderSpec?) -> String {
-        switch provider?.settings {
-        case .hetzner: "hcloud"
-        case .libvirt, .proxmox: "nocloud"
-        case .simulator, nil: "metal"
-        }
-    }
-
     public func description(of node: NodeIdentity, addresses: [String]) -> NodeDescription {
         let spec = renderer.spec
         let provider = spec.pool(named: node.pool).flatMap { spec.provider(named: $0.provider) }
         let installer = ImageFactory.installerImage(
-            platform: Self.platform(for: provider), schematicID: spec.talos.schematicID, talosVersion: spec.talos.version)
+            platform: provider?.imageFactoryPlatform ?? "metal", schematicID: spec.talos.schematicID, talosVersion: spec.talos.version)
         return NodeDescription(name: node.node, role: node.role, pool: node.pool, addresses: addresses, installImage: installer)
     }
 

@@ -5,7 +5,7 @@ extension Run {
         guard let shot = images[provider] else { return nil }
         do {
             let provisioner = try backend.provisioner(provider)
-            let request = try imageRequest(for: provider)
+            let request = try executor.spec.imageRequest(forProvider: provider)
             emit(.images, provider, .started, "ensuring Talos \(request.talosVersion) image (\(request.platform), \(request.architecture))")
             let image = try await retrying(.images, provider, "image") { try await provisioner.ensureImage(request) }
             emit(.images, provider, .succeeded, "image \(image.id) ready")
@@ -61,26 +61,6 @@ extension Run {
         if let target, target == machine.providerID || running.contains(target) { return }
         let address = try await retrying(.machines, ingress.name, "assign floating IP") { try await provisioner.assignFloatingIP(named: ingress.name, cluster: cluster, to: machine) }
         emit(.machines, machine.identity.node, .progress, "holds the ingress floating IP \(address)")
-    }
-
-    func imageRequest(for provider: String) throws(ClusterError) -> ImageRequest {
-        guard let spec = executor.spec.provider(named: provider) else { throw ClusterError(.notFound, "provider \(provider) is not in the spec") }
-        let platform: String
-        let architecture: String
-        switch spec.settings {
-        case .hetzner(let settings):
-            platform = "hcloud"
-            architecture = settings.architecture
-        case .libvirt, .proxmox:
-            platform = "nocloud"
-            architecture = "amd64"
-        case .simulator:
-            platform = "metal"
-            architecture = "amd64"
-        }
-        return ImageRequest(
-            name: executor.spec.talos.image, talosVersion: executor.spec.talos.version.description,
-            schematicID: executor.spec.talos.schematicID, architecture: architecture, platform: platform)
     }
 
     /// Takes one node from wherever it is to Ready (or to the `--until` stage).
