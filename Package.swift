@@ -56,6 +56,7 @@ let package = Package(
                 "CCurl",
                 "CLibSSH2",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
@@ -65,6 +66,7 @@ let package = Package(
                 "ClusterKit",
                 "Provisioners",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings
         ),
@@ -91,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterCLITests",
-            dependencies: ["ClusterTestSupport", "ClusterKit"],
+            dependencies: ["ClusterTestSupport", "ClusterKit", "Provisioners"],
             swiftSettings: strictSettings
         ),
     ]

@@ -40,6 +40,11 @@ public protocol Provisioner: Sendable {
 
 /// A provider that can hold the cluster's floating ingress IP and move it between machines.
 public protocol FloatingIPProvisioner: Provisioner {
+    /// Creates the cluster's floating IP if it does not exist (idempotent, owned by the cluster's
+    /// labels) and returns its address, which goes into every machine config's endpoint and SANs.
+    func ensureFloatingIP(named name: String, cluster: String) async throws -> String
+    /// The floating IP's address if it exists; never creates it.
+    func floatingIPAddress(named name: String, cluster: String) async throws -> String?
     /// Points the named floating IP at the machine; returns the IP address.
     func assignFloatingIP(named name: String, cluster: String, to machine: ObservedMachine) async throws -> String
     /// The machine the floating IP points at now, if any.

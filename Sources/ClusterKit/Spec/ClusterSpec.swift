@@ -92,10 +92,13 @@ public struct TalosSettings: Sendable, Hashable {
     public var patches: [ConfigPatch]
     /// The disk Talos installs to.
     public var installDisk: String
+    /// Image Factory schematic id of the image definition, resolved when the spec is loaded.
+    public var schematicID: String
 
-    public init(version: SemanticVersion, image: String, patches: [ConfigPatch] = [], installDisk: String = "/dev/sda") {
+    public init(version: SemanticVersion, image: String, schematicID: String = "", patches: [ConfigPatch] = [], installDisk: String = "/dev/sda") {
         self.version = version
         self.image = image
+        self.schematicID = schematicID
         self.patches = patches
         self.installDisk = installDisk
     }

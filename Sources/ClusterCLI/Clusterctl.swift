@@ -1,0 +1,29 @@
+import ArgumentParser
+
+@main
+struct Clusterctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clusterctl",
+        abstract: "Run the whole lifecycle of Talos Kubernetes clusters on Hetzner, libvirt, Proxmox or the simulator.",
+        discussion: """
+            A cluster is described once, as data, in clusters/<name>.yaml. Commands take the
+            cluster's name (or a path to its spec) and read the rest from the providers.
+
+            Try it without any cloud account:
+              clusterctl up home --simulate
+              clusterctl node add home --pool big --simulate
+              clusterctl status home --simulate
+
+            Exit codes:
+              0  success
+              1  the operation ran and failed (some node or step failed, cluster unhealthy)
+              2  bad input: usage error or invalid spec
+              3  refused: confirmation missing, or an existing thing would be overwritten
+              137  the simulator injected a crash (--inject crash:...)
+            """,
+        subcommands: [
+            Validate.self, PlanCommand.self, Up.self, Status.self, NodeCommand.self, Down.self, GenCommand.self,
+            SecretsCommand.self, ImageCommand.self,
+        ]
+    )
+}

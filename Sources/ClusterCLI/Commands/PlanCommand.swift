@@ -1,0 +1,33 @@
+import ArgumentParser
+import ClusterKit
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what `up` would do: + create, - delete, ~ replace.",
+        discussion: """
+            The plan compares the spec with what the providers report (machines carry their cluster,
+            pool, role and node name), so there is no state file to drift. Nothing is changed.
+
+            Examples:
+              clusterctl plan home --simulate
+              clusterctl plan home -o json
+            """)
+
+    @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let session = try Session(cluster)
+            let spec = session.spec
+            let plan = try session.run { backend in
+                Planner.plan(spec: spec, observed: try await ObservedCluster.observe(spec: spec, backend: backend))
+            }
+            switch output.output {
+            case .json, .yaml: Terminal.out(try Terminal.document(PlanDocument(plan), format: output.output))
+            case .table: Terminal.out(PlanDocument.text(plan, spec: spec))
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import ClusterKit
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring the cluster to its spec: images, machines, Talos configs, etcd bootstrap, Flux, health.",
+        discussion: """
+            Computes the plan and carries it out, with live progress per node. Running it again is
+            safe: it converges from wherever the last run stopped (even a crash) without duplicating
+            a machine or bootstrapping etcd twice.
+
+            Stages, for --until: images, machines, bootstrap, gitops, health.
+
+            Examples:
+              clusterctl up home --simulate
+              clusterctl up home --until machines
+              clusterctl up home --simulate --inject ratelimit:create:hcloud*3 -o json
+            """)
+
+    @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Stop cleanly after this stage.")
+    var until: Stage?
+
+    func run() throws {
+        try reportingErrors {
+            let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
+            try RealBackends.checkReachable(until, simulate: cluster.simulate)
+            let session = try Session(cluster)
+            let spec = session.spec
+            let progress = ProgressView(output: output.output)
+            let format = output.output
+            let until = until
+            let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
+                let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
+                let plan = Planner.plan(spec: spec, observed: observed)
+                switch format {
+                case .table: Terminal.error(PlanDocument.text(plan, spec: spec) + "\n")
+                case .json: Terminal.out(try Terminal.json(PlanLine(plan: PlanDocument(plan)), pretty: false))
+                case .yaml: Terminal.out(try Terminal.document(PlanLine(plan: PlanDocument(plan)), format: .yaml) + "\n---")
+                }
+                let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: until), events: progress.handle)
+                return try await executor.apply(plan, observed: observed)
+            }
+            progress.finish()
+            try ReportPrinter.print(report, output: format, simulated: cluster.simulate, requestedStop: until)
+            if !report.succeeded { throw ExitCode(ExitStatus.failed) }
+        }
+    }
+}
+
+/// The plan as the first JSON line of `up -o json`.
+struct PlanLine: Encodable {
+    var type = "plan"
+    var plan: PlanDocument
+}

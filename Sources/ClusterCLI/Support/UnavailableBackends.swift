@@ -1,0 +1,37 @@
+import ClusterKit
+
+/// Stands in, against real providers, for the parts of a cluster this build cannot reach yet:
+/// every call fails with a message saying so and what to do instead. Nothing pretends to succeed.
+struct UnavailableClusterAPI: TalosAPI, KubernetesAPI, GitOpsInstaller {
+    static let reason = ClusterError(
+        .refused, "this build has no Talos machine API client yet (gRPC over mutual TLS), so it cannot configure or bootstrap real nodes",
+        hint: "run `clusterctl up <cluster> --until machines`, then `clusterctl gen config` and talosctl; or use --simulate")
+
+    func status(of machine: ObservedMachine) async throws -> TalosNodeStatus { throw Self.reason }
+    func applyConfiguration(_ config: MachineConfigPayload, to machine: ObservedMachine, insecure: Bool) async throws { throw Self.reason }
+    func bootstrap(_ machine: ObservedMachine) async throws { throw Self.reason }
+    func etcdMembers(via machine: ObservedMachine) async throws -> [EtcdMember] { throw Self.reason }
+    func removeEtcdMember(named name: String, via machine: ObservedMachine) async throws { throw Self.reason }
+    func isAPIServerUp() async throws -> Bool { throw Self.reason }
+    func nodes() async throws -> [KubernetesNodeStatus] { throw Self.reason }
+    func drainAndDelete(node name: String) async throws { throw Self.reason }
+    func status() async throws -> GitOpsStatus? { throw Self.reason }
+    func install(_ spec: GitOpsSpec) async throws { throw Self.reason }
+}
+
+/// A provider whose backend cannot be built here (missing credentials, unsupported type). Listing
+/// fails, so the planner leaves its pools alone and other providers' pools go ahead.
+struct UnavailableProvisioner: Provisioner {
+    let name: String
+    let reason: ClusterError
+    var acceptsUserData: Bool { true }
+
+    func ensureImage(_ request: ImageRequest) async throws -> ProviderImage { throw reason }
+    func ensureClusterResources(cluster: String) async throws { throw reason }
+    func listMachines(cluster: String) async throws -> [ObservedMachine] { throw reason }
+    func createMachine(_ request: MachineRequest) async throws -> ObservedMachine { throw reason }
+    func waitUntilRunning(_ machine: ObservedMachine) async throws -> ObservedMachine { throw reason }
+    func deleteMachine(_ machine: ObservedMachine) async throws { throw reason }
+    func deleteClusterResources(cluster: String) async throws { throw reason }
+}
+

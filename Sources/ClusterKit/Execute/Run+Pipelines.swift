@@ -1,0 +1,268 @@
+/// The work pipelines of one `apply`.
+extension Run {
+    /// Ensures the provider's image and shared resources; fulfils the image for waiting nodes.
+    func prepare(provider: String) async -> ClusterExecutorFinished {
+        guard let shot = images[provider] else { return nil }
+        do {
+            let provisioner = try backend.provisioner(provider)
+            let request = try executor.spec.imageRequest(forProvider: provider)
+            emit(.images, provider, .started, "ensuring Talos \(request.talosVersion) image (\(request.platform), \(request.architecture))")
+            let image = try await retrying(.images, provider, "image") { try await provisioner.ensureImage(request) }
+            emit(.images, provider, .succeeded, "image \(image.id) ready")
+            if executor.wants(.machines) {
+                try await retrying(.machines, provider, "cluster resources") { try await provisioner.ensureClusterResources(cluster: executor.spec.name) }
+            }
+            await shot.fulfil(.success(image))
+            return nil
+        } catch {
+            emit(.images, provider, .failed, oneLine(error))
+            await shot.fulfil(.failure(ClusterError(.provider, "the image on \(provider) is not available: \(error)")))
+            return .failure(provider, oneLine(error))
+        }
+    }
+
+    /// Creates the floating IP the endpoint names (configs carry its address) before any config
+    /// is rendered; nil when the endpoint is a DNS name or VIP.
+    func resolveEndpoint() async -> ClusterExecutorFinished {
+        guard case .floatingIP(let name) = executor.spec.endpoint.kind, executor.wants(.machines) else {
+            await endpointIP.fulfil(.success(nil))
+            return nil
+        }
+        do {
+            let address = try await retrying(.machines, name, "floating IP") { try await floatingIPProvisioner().ensureFloatingIP(named: name, cluster: executor.spec.name) }
+            emit(.machines, name, .succeeded, "floating IP \(name) is \(address)")
+            await endpointIP.fulfil(.success(address))
+            return nil
+        } catch {
+            await endpointIP.fulfil(.failure(ClusterError(.provider, "the endpoint's floating IP \(name) is not available: \(error)")))
+            emit(.machines, name, .failed, oneLine(error))
+            return .failure(name, oneLine(error))
+        }
+    }
+
+    func floatingIPProvisioner() throws(ClusterError) -> any FloatingIPProvisioner {
+        guard let ingress = executor.spec.failover?.ingressIP else {
+            throw ClusterError(.invalidSpec, "the endpoint names a floating IP but failover.ingressIP does not define it")
+        }
+        guard let provisioner = try backend.provisioner(ingress.provider) as? any FloatingIPProvisioner else {
+            throw ClusterError(.invalidSpec, "provider \(ingress.provider) cannot hold floating IPs")
+        }
+        return provisioner
+    }
+
+    /// Points the ingress floating IP at this node when it is the preferred holder and the IP
+    /// points nowhere, or at a machine that no longer runs.
+    func claimIngress(_ machine: ObservedMachine) async throws {
+        guard machine.identity.node == ingressHolder, let ingress = executor.spec.failover?.ingressIP else { return }
+        let provisioner = try floatingIPProvisioner()
+        let cluster = executor.spec.name
+        let target = try await retrying(.machines, ingress.name, "floating IP target") { try await provisioner.floatingIPTarget(named: ingress.name, cluster: cluster) }
+        let running = Set(observed.machines.filter { $0.phase == .running }.map(\.providerID))
+        if let target, target == machine.providerID || running.contains(target) { return }
+        let address = try await retrying(.machines, ingress.name, "assign floating IP") { try await provisioner.assignFloatingIP(named: ingress.name, cluster: cluster, to: machine) }
+        emit(.machines, machine.identity.node, .progress, "holds the ingress floating IP \(address)")
+    }
+
+    /// Takes one node from wherever it is to Ready (or to the `--until` stage).
+    func converge(_ node: NodePlan, existing: ObservedMachine?, replacing broken: ObservedMachine?) async -> NodeOutcome {
+        let name = node.identity.node
+        do {
+            let state = try await withTimeout(options.nodeTimeout, "\(name) reaching its target state") {
+                try await convergeSteps(node, existing: existing, replacing: broken)
+            }
+            return NodeOutcome(node: name, state: state)
+        } catch {
+            if node.identity.role == .controlPlane { await coordinator.nodeFailed(name, reason: oneLine(error)) }
+            emit(.machines, name, .failed, oneLine(error))
+            return NodeOutcome(node: name, state: .failed, message: oneLine(error))
+        }
+    }
+
+    private func convergeSteps(_ node: NodePlan, existing: ObservedMachine?, replacing broken: ObservedMachine?) async throws -> NodeOutcome.State {
+        let name = node.identity.node
+        let provisioner = try backend.provisioner(node.provider)
+        if let broken {
+            emit(.machines, name, .started, "replacing failed machine \(broken.providerID)")
+            try await deleteMachine(broken)
+        }
+        var machine: ObservedMachine
+        if let existing {
+            machine = existing
+        } else {
+            guard let shot = images[node.provider] else { throw ClusterError(.notFound, "no image for \(node.provider)") }
+            let image = try await shot.value()
+            emit(.machines, name, .started, "creating on \(node.provider) (\(node.size)\(node.location.map { " in \($0)" } ?? ""))")
+            let floatingIP = try await endpointIP.value()
+            let userData = provisioner.acceptsUserData ? try backend.configs.render(node: node.identity, addresses: [], floatingIP: floatingIP) : nil
+            let request = MachineRequest(identity: node.identity, size: node.size, image: image, location: node.location, userData: userData, publicIPv4: node.publicIPv4)
+            let limiter = limiters[node.provider]
+            machine = try await retrying(.machines, name, "create") {
+                guard let limiter else { return try await provisioner.createMachine(request) }
+                return try await limiter.run { try await provisioner.createMachine(request) }
+            }
+            emit(.machines, name, .progress, "created \(machine.providerID), booting")
+        }
+        if machine.phase != .running {
+            let pending = machine
+            machine = try await retrying(.machines, name, "boot") { try await provisioner.waitUntilRunning(pending) }
+        }
+        emit(.machines, name, .succeeded, "running at \(machine.addresses.first ?? "no address yet")")
+        try await claimIngress(machine)
+        guard executor.wants(.bootstrap) else { return .stopped }
+
+        try await configure(machine)
+        let role = node.identity.role
+        if role == .controlPlane {
+            if try await coordinator.arrive(name) == .bootstrap {
+                try await bootstrap(on: machine)
+            }
+        } else {
+            try await coordinator.waitUntilBootstrapped()
+        }
+        emit(.bootstrap, name, .progress, "waiting for the node to turn Ready")
+        try await watcher.waitUntilReady(name)
+        emit(.bootstrap, name, .succeeded, "Ready")
+        return .ready
+    }
+
+    /// Applies the config over the maintenance API when the node came up without one, then waits
+    /// for Talos to install, reboot and run.
+    private func configure(_ machine: ObservedMachine) async throws {
+        let name = machine.identity.node
+        var status = try await retrying(.bootstrap, name, "Talos status") { try await backend.talos.status(of: machine) }
+        if status.stage == .maintenance {
+            emit(.bootstrap, name, .started, "applying machine config (maintenance mode)")
+            let config = try backend.configs.render(node: machine.identity, addresses: machine.addresses, floatingIP: try await endpointIP.value())
+            try await retrying(.bootstrap, name, "apply config") { try await backend.talos.applyConfiguration(config, to: machine, insecure: true) }
+        }
+        if status.stage != .running { emit(.bootstrap, name, .progress, "installing Talos and rebooting") }
+        while status.stage != .running {
+            try await time.sleep(for: options.pollInterval)
+            status = try await retrying(.bootstrap, name, "Talos status") { try await backend.talos.status(of: machine) }
+            if status.stage == .maintenance {
+                throw ClusterError(.talos, "\(name) is back in maintenance mode after its config was applied", hint: "check the node's console for config errors")
+            }
+        }
+        emit(.bootstrap, name, .progress, "Talos running")
+    }
+
+    /// Bootstraps etcd on this node unless a member list says it is done already (a crash after
+    /// `Bootstrap` returned, before we heard): exactly once per cluster.
+    private func bootstrap(on machine: ObservedMachine) async throws {
+        let name = machine.identity.node
+        let members = try await retrying(.bootstrap, name, "etcd members") { try await backend.talos.etcdMembers(via: machine) }
+        if members.isEmpty {
+            emit(.bootstrap, name, .started, "bootstrapping etcd")
+            do {
+                try await retrying(.bootstrap, name, "bootstrap") { try await backend.talos.bootstrap(machine) }
+            } catch let error as any RetryClassifying where !error.isTransient && oneLine(error).contains("AlreadyExists") {
+                // Someone bootstrapped it between our check and our call; that is the outcome we want.
+            }
+        }
+        await coordinator.bootstrapSucceeded()
+        emit(.bootstrap, name, .succeeded, members.isEmpty ? "etcd bootstrapped" : "etcd was already bootstrapped")
+    }
+
+    /// Removes a machine the spec no longer wants: etcd membership first, then the Kubernetes
+    /// node, then the machine, so quorum arithmetic stays right.
+    func remove(_ machine: ObservedMachine, reason: String) async -> NodeOutcome {
+        let name = machine.identity.node
+        do {
+            emit(.machines, name, .started, "removing (\(reason))")
+            try await deleteMachine(machine)
+            emit(.machines, name, .succeeded, "removed")
+            return NodeOutcome(node: name, state: .deleted)
+        } catch {
+            emit(.machines, name, .failed, oneLine(error))
+            return NodeOutcome(node: name, state: .failed, message: "removing: \(error)")
+        }
+    }
+
+    func deleteMachine(_ machine: ObservedMachine) async throws {
+        let name = machine.identity.node
+        let provisioner = try backend.provisioner(machine.provider)
+        let bootstrapped = await coordinator.isBootstrapped
+        if machine.identity.role == .controlPlane, observed.etcdBootstrapped || bootstrapped {
+            let peers = observed.machines.filter {
+                $0.identity.role == .controlPlane && $0.identity.node != name && $0.phase == .running
+            }
+            for peer in peers {
+                do {
+                    try await retrying(.machines, name, "leave etcd") { try await backend.talos.removeEtcdMember(named: name, via: peer) }
+                    break
+                } catch {
+                    emit(.machines, name, .progress, "could not remove the etcd member via \(peer.identity.node): \(error)")
+                }
+            }
+        }
+        if (try? await backend.kubernetes.isAPIServerUp()) == true {
+            try await retrying(.machines, name, "drain") { try await backend.kubernetes.drainAndDelete(node: name) }
+        }
+        let limiter = limiters[machine.provider]
+        try await retrying(.machines, name, "delete") {
+            guard let limiter else { return try await provisioner.deleteMachine(machine) }
+            return try await limiter.run { try await provisioner.deleteMachine(machine) }
+        }
+    }
+
+    /// Installs Flux once the Kubernetes API answers, unless it already points at the spec's path.
+    func installGitOps(_ gitops: GitOpsSpec) async -> ClusterExecutorFinished {
+        do {
+            try await coordinator.waitUntilBootstrapped()
+            emit(.gitops, "flux", .progress, "waiting for the Kubernetes API")
+            while try await !retrying(.gitops, "flux", "API check", { try await backend.kubernetes.isAPIServerUp() }) {
+                try await time.sleep(for: options.pollInterval)
+            }
+            if let status = try await retrying(.gitops, "flux", "status", { try await backend.gitops.status() }), status.matches(gitops) {
+                emit(.gitops, "flux", .succeeded, "already reconciling \(gitops.url) path \(gitops.path)")
+                return .gitops(false)
+            }
+            emit(.gitops, "flux", .started, "installing Flux from \(gitops.url) (branch \(gitops.branch), path \(gitops.path))")
+            try await retrying(.gitops, "flux", "install") { try await backend.gitops.install(gitops) }
+            emit(.gitops, "flux", .succeeded, "Flux reconciling \(gitops.path)")
+            return .gitops(true)
+        } catch {
+            emit(.gitops, "flux", .failed, oneLine(error))
+            return .failure("flux", oneLine(error))
+        }
+    }
+
+    /// Every wanted node Ready, etcd with one member per control plane, Flux ready.
+    func checkHealth() async throws {
+        let spec = executor.spec
+        emit(.health, nil, .started, "checking cluster health")
+        let wanted = Set(plan.desired.map(\.identity.node))
+        let controlPlanes = plan.desired.filter { $0.identity.role == .controlPlane }.count
+        let deadline = time.now + .seconds(600)
+        var problems: [String] = []
+        repeat {
+            problems = []
+            let nodes = try await retrying(.health, "cluster", "node list") { try await backend.kubernetes.nodes() }
+            let ready = Set(nodes.filter(\.ready).map(\.name))
+            let notReady = wanted.subtracting(ready).sorted()
+            if !notReady.isEmpty { problems.append("not Ready: " + notReady.joined(separator: ", ")) }
+            let machines = try await ObservedCluster.observe(spec: spec, backend: backend)
+            if machines.etcdMembers.count != controlPlanes {
+                problems.append("etcd has \(machines.etcdMembers.count) members, the spec has \(controlPlanes) control planes")
+            }
+            if let gitops = spec.gitops {
+                let status = try await backend.gitops.status()
+                if status?.matches(gitops) != true { problems.append("Flux is not pointed at \(gitops.path)") }
+                else if status?.ready != true { problems.append("Flux is not ready yet") }
+            }
+            if problems.isEmpty { break }
+            try await time.sleep(for: options.pollInterval)
+        } while time.now < deadline
+        guard problems.isEmpty else { throw ClusterError(.timeout, "the cluster is not healthy: " + problems.joined(separator: "; ")) }
+        emit(.health, nil, .succeeded, "healthy: \(wanted.count) nodes Ready, etcd \(controlPlanes)/\(controlPlanes)" + (spec.gitops != nil ? ", Flux ready" : ""))
+    }
+}
+
+/// What a pipeline child reports back to ``Run/execute()``; nil when it has nothing to add.
+typealias ClusterExecutorFinished = RunFinished?
+
+enum RunFinished: Sendable {
+    case node(NodeOutcome)
+    case failure(String, String)
+    case gitops(Bool)
+}

@@ -1,0 +1,96 @@
+internal import Foundation
+internal import Yams
+
+/// Reads `clusters/<name>.yaml` strictly and validates it.
+///
+/// Everything wrong is reported in one ``SpecError``, each ``SpecDiagnostic`` naming file, line,
+/// column and field path. Secrets are only references (`tokenEnv:`, `tokenFile:`); a literal
+/// secret is an error.
+public enum SpecLoader {
+    /// Loads and validates the spec at `path`. Image definitions are looked up in `images/` next
+    /// to the spec's directory (`clusters/../images`).
+    public static func load(path: String) throws(SpecError) -> LoadedSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw SpecError(diagnostics: [
+                SpecDiagnostic(
+                    severity: .error, file: path, line: 0, column: 0, path: "",
+                    message: exists ? "cannot read the spec file" : "no such spec file",
+                    hint: exists ? "check its permissions" : "name a cluster under clusters/ (e.g. home) or give a path to a .yaml file")
+            ])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SpecError(diagnostics: [
+                SpecDiagnostic(severity: .error, file: path, line: 0, column: 0, path: "", message: "the spec file is not UTF-8 text")
+            ])
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let images = ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent("../images")
+        let standardized = (images as NSString).standardizingPath
+        var isDirectory: ObjCBool = false
+        let hasImages = FileManager.default.fileExists(atPath: standardized, isDirectory: &isDirectory) && isDirectory.boolValue
+        return try load(yaml: text, file: path, imagesDirectory: hasImages ? standardized : nil)
+    }
+
+    /// Loads a spec from text. `file` is used in diagnostics and as the base for `file:` patch
+    /// references; `imagesDirectory`, when given, is where `talos.image` must exist.
+    public static func load(yaml: String, file: String, imagesDirectory: String? = nil) throws(SpecError) -> LoadedSpec {
+        let walker = YAMLWalker(file: file)
+        guard let root = walker.parse(yaml) else { throw SpecError(diagnostics: walker.sortedDiagnostics) }
+        let directory = (file as NSString).deletingLastPathComponent
+        let decoder = SpecDecoder(walker: walker, baseDirectory: directory.isEmpty ? "." : directory)
+        var draft = decoder.decode(root)
+        SpecValidator(walker: walker, draft: draft, imagesDirectory: imagesDirectory).validate()
+        var image: ImageDefinition?
+        if let name = draft.talos?.image, let imagesDirectory, SpecValidator.isImageName(name) {
+            let imagePath = (imagesDirectory as NSString).appendingPathComponent("\(name).yaml")
+            if FileManager.default.fileExists(atPath: imagePath) {
+                do {
+                    image = try ImageDefinition.load(path: imagePath)
+                } catch {
+                    for diagnostic in error.diagnostics { walker.report(diagnostic, mark: walker.mark(for: "talos.image"), path: "talos.image") }
+                }
+            }
+        }
+        if !walker.hasErrors, var spec = assemble(&draft) {
+            if let image { spec.talos.schematicID = image.schematicID }
+            return LoadedSpec(spec: spec, warnings: walker.sortedDiagnostics, file: file, image: image)
+        }
+        throw SpecError(diagnostics: walker.sortedDiagnostics)
+    }
+
+    static func assemble(_ draft: inout SpecDraft) -> ClusterSpec? {
+        guard let name = draft.name, let talos = draft.talos, let kubernetes = draft.kubernetes, let endpoint = draft.endpoint,
+            let network = draft.network, draft.providersComplete, draft.poolsComplete
+        else { return nil }
+        var drills = draft.drills
+        if var guards = drills?.guards, !draft.minReadyControlPlanesGiven {
+            guards.minReadyControlPlanes = draft.pools.filter { $0.spec.role == .controlPlane }.reduce(0) { $0 + $1.spec.count }
+            drills?.guards = guards
+        }
+        return ClusterSpec(
+            name: name, talos: talos, kubernetes: kubernetes, endpoint: endpoint, network: network,
+            providers: draft.providers.map(\.spec), pools: draft.pools.map(\.spec), gitops: draft.gitops,
+            failover: draft.failover, drills: drills)
+    }
+
+    /// The spec file for a command-line argument: a path when it contains '/' or ends in
+    /// `.yaml`/`.yml`, otherwise `<clustersDirectory>/<name>.yaml` (or `.yml` when only that exists).
+    public static func resolve(_ nameOrPath: String, clustersDirectory: String) -> String {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") { return nameOrPath }
+        let yaml = (clustersDirectory as NSString).appendingPathComponent("\(nameOrPath).yaml")
+        let yml = (clustersDirectory as NSString).appendingPathComponent("\(nameOrPath).yml")
+        if !FileManager.default.fileExists(atPath: yaml) && FileManager.default.fileExists(atPath: yml) { return yml }
+        return yaml
+    }
+}
+
+extension YAMLWalker {
+    /// Re-reports a diagnostic from another file (an image definition) at a place in this one,
+    /// keeping the other file's position in the message.
+    func report(_ diagnostic: SpecDiagnostic, mark: Mark?, path: String) {
+        let place = diagnostic.line > 0 ? "\(diagnostic.file):\(diagnostic.line):\(diagnostic.column)" : diagnostic.file
+        let field = diagnostic.path.isEmpty ? "" : "\(diagnostic.path): "
+        report(diagnostic.severity, mark: mark, path, "in \(place): \(field)\(diagnostic.message)", hint: diagnostic.hint)
+    }
+}

@@ -1,0 +1,107 @@
+import CCurl
+public import ClusterKit
+import Dispatch
+import Synchronization
+
+/// The libcurl transport: one fresh easy handle per request, performed on a dedicated dispatch
+/// queue so the blocking `curl_easy_perform` never occupies a thread of Swift's cooperative pool.
+///
+/// TLS peer and host verification are always on (`CURLOPT_SSL_VERIFYPEER=1`,
+/// `CURLOPT_SSL_VERIFYHOST=2`); ``TLSTrust`` only chooses what to trust. Proxy environment
+/// variables (`https_proxy`, `no_proxy`, ...) are honoured because libcurl reads them by default
+/// and nothing here turns that off (libcurl docs, CURLOPT_PROXY).
+public struct CurlHTTPTransport: HTTPTransport {
+    private static let queue = DispatchQueue(label: "clusterctl.http.curl", qos: .userInitiated, attributes: .concurrent)
+
+    public var configuration: HTTPClientConfiguration
+
+    public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
+        self.configuration = configuration
+    }
+
+    public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+        let transfer = CurlTransfer()
+        let configuration = configuration
+        let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                Self.queue.async {
+                    do throws(HTTPError) {
+                        continuation.resume(returning: .success(try Self.perform(request, configuration, transfer)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                }
+            }
+        } onCancel: {
+            transfer.cancelled.store(true, ordering: .relaxed)
+        }
+        return try result.get()
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        let parts = duration.components
+        return max(1, Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000))
+    }
+
+    private static func perform(_ request: HTTPRequest, _ configuration: HTTPClientConfiguration, _ transfer: CurlTransfer) throws(HTTPError) -> HTTPResponse {
+        let handle = try CurlEasyHandle()
+        try handle.set(CURLOPT_URL, request.url)
+        // Only HTTP(S): a redirect or a typo must not reach file:// or other schemes.
+        try handle.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        try handle.set(CURLOPT_NOSIGNAL, 1)
+        try handle.set(CURLOPT_SSL_VERIFYPEER, 1)
+        try handle.set(CURLOPT_SSL_VERIFYHOST, 2)
+        switch configuration.tls {
+        case .system: break
+        case .caFile(let path): try handle.set(CURLOPT_CAINFO, path)
+        case .pinnedPublicKey(let pin): try handle.set(CURLOPT_PINNEDPUBLICKEY, pin)
+        }
+        if let pin = configuration.pinnedPublicKey { try handle.set(CURLOPT_PINNEDPUBLICKEY, pin) }
+        try handle.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(configuration.connectTimeout))
+        try handle.set(CURLOPT_TIMEOUT_MS, milliseconds(configuration.totalTimeout))
+        try handle.set(CURLOPT_USERAGENT, configuration.userAgent)
+        try handle.set(CURLOPT_ACCEPT_ENCODING, "")
+
+        switch request.method {
+        case .get:
+            try handle.set(CURLOPT_HTTPGET, 1)
+        case .post:
+            try handle.set(CURLOPT_POST, 1)
+        case .put, .patch, .delete:
+            try handle.set(CURLOPT_CUSTOMREQUEST, request.method.rawValue)
+        }
+        if let body = request.body, !body.isEmpty {
+            // Size first, then COPYPOSTFIELDS copies exactly that many bytes (NULs included).
+            try handle.set(CURLOPT_POSTFIELDSIZE_LARGE, offset: Int64(body.count))
+            let code = body.withUnsafeBytes { buffer in
+                cc_setopt_pointer(handle.raw, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+            }
+            try handle.check(code, "setting the request body")
+        } else if request.method != .get, request.body != nil || request.method == .post {
+            try handle.set(CURLOPT_POSTFIELDSIZE_LARGE, offset: 0)
+            try handle.set(CURLOPT_COPYPOSTFIELDS, "")
+        }
+        // "Expect:" turns off libcurl's `Expect: 100-continue` wait for larger bodies.
+        try handle.setHeaders(request.headers.map { "\($0.name): \($0.value)" } + ["Expect:"])
+
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        try handle.set(CURLOPT_WRITEFUNCTION, callback: CurlTransfer.write)
+        try handle.set(CURLOPT_WRITEDATA, pointer: context)
+        try handle.set(CURLOPT_HEADERFUNCTION, callback: CurlTransfer.header)
+        try handle.set(CURLOPT_HEADERDATA, pointer: context)
+        try handle.setProgress(CurlTransfer.progress)
+        try handle.set(CURLOPT_XFERINFODATA, pointer: context)
+        try handle.set(CURLOPT_NOPROGRESS, 0)
+
+        do {
+            try handle.perform()
+            withExtendedLifetime(transfer) {}
+        } catch {
+            if error.curlCode == Int(CURLE_ABORTED_BY_CALLBACK.rawValue) {
+                throw HTTPError(code: .invalidRequest, message: "\(request.method.rawValue) request cancelled", cause: CancellationError())
+            }
+            throw error
+        }
+        return HTTPResponse(status: try handle.responseCode(), headers: transfer.headers, body: transfer.body)
+    }
+}

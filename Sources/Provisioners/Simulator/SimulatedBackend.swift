@@ -1,0 +1,16 @@
+public import ClusterKit
+
+extension ClusterBackend {
+    /// A backend where every provider of the spec is simulated with its own type's behaviour,
+    /// so any spec runs under `--simulate` with no cloud account.
+    public static func simulated(spec: ClusterSpec, world: SimulatedWorld, configs: any MachineConfigRendering) -> ClusterBackend {
+        var provisioners: [String: any Provisioner] = [:]
+        for provider in spec.providers {
+            provisioners[provider.name] = SimulatedProvisioner(name: provider.name, type: provider.type, world: world)
+        }
+        return ClusterBackend(
+            provisioners: provisioners, talos: SimulatedTalosAPI(world: world),
+            kubernetes: SimulatedKubernetesAPI(world: world, cluster: spec.name),
+            gitops: SimulatedGitOpsInstaller(world: world, cluster: spec.name), configs: configs, time: world.clock)
+    }
+}

@@ -1,0 +1,252 @@
+public import ClusterKit
+import Crypto
+import Synchronization
+
+/// The simulated world: cloud and hypervisor providers, Talos nodes, etcd, Kubernetes and Flux,
+/// with their rules, on a virtual clock.
+///
+/// The rules follow the real systems: a machine boots for a while before it answers; a Talos node
+/// without config waits in maintenance mode and takes its config over the insecure API only there;
+/// installing and rebooting takes time; etcd is bootstrapped once, further control planes join it
+/// and a second bootstrap is refused; the Kubernetes API answers only while etcd has quorum; a
+/// kubelet turns Ready only once the API answers. Processes last their typical time, varied by a
+/// jitter that depends only on the seed and the node, so a run is the same every time.
+///
+/// Faults (``SimulatedFault``) fire on matching operations. A crash fault applies the operation,
+/// saves the state, then makes every later call fail with ``SimulatedCrash``: the process is dead.
+public final class SimulatedWorld: Sendable {
+    public let clock: VirtualClock
+    public let timings: SimulationTimings
+    private let state: Mutex<SimulatorState>
+    private let crashedBy = Mutex<SimulatedFault?>(nil)
+    private let log = Mutex<[SimulatedOperation]>([])
+    private let persist: @Sendable (SimulatorState) -> Void
+
+    /// - Parameters:
+    ///   - persist: called with the new state after every change, and at a crash; the CLI writes it to disk.
+    public init(
+        state: SimulatorState, timings: SimulationTimings = SimulationTimings(),
+        persist: @escaping @Sendable (SimulatorState) -> Void = { _ in }
+    ) {
+        self.clock = VirtualClock(now: .seconds(state.now))
+        self.timings = timings
+        self.state = Mutex(state)
+        self.persist = persist
+    }
+
+    /// The state now, with the clock's time.
+    public func snapshot() -> SimulatorState {
+        let now = seconds(clock.now)
+        return state.withLock { state in
+            state.now = now
+            return state
+        }
+    }
+
+    /// Every operation attempted so far, in order, failed ones included; for tests and reports.
+    public var operationLog: [SimulatedOperation] { log.withLock { $0 } }
+
+    public var isCrashed: Bool { crashedBy.withLock { $0 != nil } }
+
+    /// The crash fault that killed the simulated process, if one fired.
+    public var crashFault: SimulatedFault? { crashedBy.withLock { $0 } }
+
+    public func inject(_ fault: SimulatedFault) {
+        state.withLock { $0.faults.append(fault) }
+    }
+
+    /// Declares a provider of the given type (`hetzner`, `libvirt`, `proxmox`, `simulator`); idempotent.
+    public func registerProvider(named name: String, type: String) {
+        let changed: Bool = state.withLock { state in
+            if state.providers[name] != nil { return false }
+            state.providers[name] = .init(type: type, index: state.providers.count)
+            return true
+        }
+        if changed { persist(snapshot()) }
+    }
+
+    func providerTimings(_ provider: String) -> SimulationTimings.Provider {
+        timings.provider(type: state.withLock { $0.providers[provider]?.type ?? "simulator" })
+    }
+
+    // MARK: - Operations
+
+    /// Runs one API operation: consults the faults, spends the latency, applies the change.
+    func perform<Value: Sendable>(
+        _ operation: SimulatedFault.Operation, provider: String?, node: String?, latency: Duration,
+        _ body: @Sendable (inout SimulatorState, Double) throws -> Value
+    ) async throws -> Value {
+        try checkAlive()
+        log.withLock { $0.append(SimulatedOperation(operation: operation, provider: provider, node: node)) }
+        let fault = takeFault(operation, provider: provider, node: node)
+        let resource = node ?? provider ?? operation.rawValue
+        switch fault?.kind {
+        case .rateLimit:
+            try await clock.sleep(for: latency)
+            throw ProvisionerError(.rateLimited, "rate limit exceeded", provider: provider, resource: resource, isTransient: true, retryAfter: .seconds(2))
+        case .serverError:
+            try await clock.sleep(for: latency)
+            throw ProvisionerError(.unavailable, "503 service unavailable", provider: provider, resource: resource, isTransient: true)
+        case .timeout:
+            try await clock.sleep(for: .seconds(30))
+            throw ProvisionerError(.timeout, "no answer within 30s", provider: provider, resource: resource, isTransient: true)
+        case .permanent:
+            try await clock.sleep(for: latency)
+            throw ProvisionerError(.limitExceeded, "\(operation.rawValue) refused: quota exceeded", provider: provider, resource: resource, hint: "raise the quota or lower the pool's count")
+        case .slow:
+            try await clock.sleep(for: .seconds(300))
+        case .crash, .machineFailure, nil:
+            break
+        }
+        try await clock.sleep(for: latency)
+        try checkAlive()
+        let now = seconds(clock.now)
+        let outcome = Result { () throws(any Error) -> Value in try state.withLock { try body(&$0, now) } }
+        if let fault, fault.kind == .machineFailure, let node {
+            failMachine(node: node)
+        }
+        persist(snapshot())
+        if let fault, fault.kind == .crash {
+            crashedBy.withLock { $0 = fault }
+            throw SimulatedCrash(fault: fault)
+        }
+        return try outcome.get()
+    }
+
+    private func checkAlive() throws {
+        if let fault = crashedBy.withLock({ $0 }) { throw SimulatedCrash(fault: fault) }
+    }
+
+    private func takeFault(_ operation: SimulatedFault.Operation, provider: String?, node: String?) -> SimulatedFault? {
+        state.withLock { state in
+            let attempt = SimulatedOperation(operation: operation, provider: provider, node: node)
+            guard let index = state.faults.firstIndex(where: { attempt.matches($0.operation, target: $0.target) }) else { return nil }
+            if state.faults[index].skip > 0 {
+                state.faults[index].skip -= 1
+                return nil
+            }
+            var fault = state.faults[index]
+            if fault.count <= 1 {
+                state.faults.remove(at: index)
+            } else {
+                state.faults[index].count -= 1
+            }
+            fault.count = 1
+            return fault
+        }
+    }
+
+    /// Powers a machine off for good, as a dead disk or a lost host would. For playbooks and drills.
+    public func failMachine(node: String) {
+        state.withLock { state in
+            for (name, provider) in state.providers {
+                for index in provider.machines.indices where provider.machines[index].identity.node == node && !provider.machines[index].deleted {
+                    state.providers[name]?.machines[index].failed = true
+                    state.providers[name]?.machines[index].diedAt = seconds(clock.now)
+                }
+            }
+        }
+        persist(snapshot())
+    }
+
+    // MARK: - Derived state
+
+    func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// A factor in 1±jitter that depends only on the seed, the node and the process.
+    func jitter(seed: UInt64, node: String, process: String) -> Double {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
+        for byte in "\(node)/\(process)".utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let unit = Double(hash >> 11) / Double(1 << 53)
+        return 1 + timings.jitter * (2 * unit - 1)
+    }
+
+    func duration(_ base: Duration, seed: UInt64, node: String, process: String) -> Double {
+        seconds(base) * jitter(seed: seed, node: node, process: process)
+    }
+
+    static func machines(_ state: SimulatorState, cluster: String) -> [SimulatedMachine] {
+        state.providers.keys.sorted().flatMap { name in
+            state.providers[name]?.machines.filter { $0.identity.cluster == cluster } ?? []
+        }
+    }
+
+    static func isAlive(_ machine: SimulatedMachine) -> Bool { !machine.failed && !machine.deleted }
+
+    static func talosStage(_ machine: SimulatedMachine, now: Double) -> TalosStage {
+        guard isAlive(machine), now >= machine.runningAt else { return .unreachable }
+        guard let runningAt = machine.talosRunningAt else { return .maintenance }
+        return now >= runningAt ? .running : .installing
+    }
+
+    /// Etcd members now: the bootstrap node, and every control plane configured for the same
+    /// cluster that has had time to join; dead members stay members until removed.
+    func etcdMembers(_ state: SimulatorState, cluster: String, now: Double) -> [SimulatedMachine] {
+        guard let record = state.clusters[cluster], let bootstrappedAt = record.bootstrappedAt, let clusterID = record.clusterID else { return [] }
+        return Self.machines(state, cluster: cluster).filter { machine in
+            guard !record.removedMembers.contains(machine.providerID), machine.config?.role == .controlPlane,
+                machine.config?.clusterID == clusterID, let runningAt = machine.talosRunningAt
+            else { return false }
+            if machine.providerID == record.bootstrapMachine { return true }
+            let joinAt = max(runningAt, bootstrappedAt) + duration(timings.etcdJoin, seed: state.seed, node: machine.identity.node, process: "etcd-join")
+            // A machine that died before its join finished never became a member.
+            return joinAt <= min(now, machine.diedAt ?? now)
+        }
+    }
+
+    func hasQuorum(_ state: SimulatorState, cluster: String, now: Double) -> Bool {
+        let members = etcdMembers(state, cluster: cluster, now: now)
+        let alive = members.filter { Self.isAlive($0) && Self.talosStage($0, now: now) == .running }.count
+        return !members.isEmpty && alive * 2 > members.count
+    }
+
+    func apiUpAt(_ state: SimulatorState, cluster: String) -> Double? {
+        guard let bootstrappedAt = state.clusters[cluster]?.bootstrappedAt else { return nil }
+        return bootstrappedAt + seconds(timings.bootstrapToAPI)
+    }
+
+    func isAPIUp(_ state: SimulatorState, cluster: String, now: Double) -> Bool {
+        guard let upAt = apiUpAt(state, cluster: cluster), now >= upAt else { return false }
+        return hasQuorum(state, cluster: cluster, now: now)
+    }
+
+    /// When the machine's kubelet turns Ready, if it can.
+    func kubeletReadyAt(_ state: SimulatorState, machine: SimulatedMachine) -> Double? {
+        guard let runningAt = machine.talosRunningAt, let upAt = apiUpAt(state, cluster: machine.identity.cluster),
+            machine.config?.clusterID == state.clusters[machine.identity.cluster]?.clusterID
+        else { return nil }
+        return max(runningAt, upAt) + duration(timings.kubeletReady, seed: state.seed, node: machine.identity.node, process: "kubelet")
+    }
+
+    /// Registers Kubernetes node objects whose kubelets have come up by `now`.
+    func settle(_ state: inout SimulatorState, cluster: String, now: Double) {
+        guard isAPIUp(state, cluster: cluster, now: now) else { return }
+        for machine in Self.machines(state, cluster: cluster) where Self.isAlive(machine) {
+            if let readyAt = kubeletReadyAt(state, machine: machine), now >= readyAt {
+                state.clusters[cluster, default: .init()].kubernetesNodes[machine.identity.node] = machine.providerID
+            }
+        }
+    }
+
+    func observed(_ machine: SimulatedMachine, now: Double) -> ObservedMachine {
+        let phase: MachinePhase = machine.failed ? .failed : (now >= machine.runningAt ? .running : .provisioning)
+        return ObservedMachine(
+            providerID: machine.providerID, provider: machine.provider, identity: machine.identity, phase: phase,
+            addresses: [machine.address], size: machine.size, location: machine.location, imageID: machine.imageID)
+    }
+
+    static func digest(_ payload: MachineConfigPayload) -> String {
+        SHA256.hash(data: payload.bytes).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

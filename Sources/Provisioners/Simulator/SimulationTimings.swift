@@ -1,0 +1,55 @@
+public import ClusterKit
+
+/// How long things take in the simulated world, per provider flavour. Figures are typical of
+/// the real systems (Hetzner servers boot in well under a minute, a Talos install plus reboot
+/// takes about a minute), so simulated bring-up times are in the right range.
+public struct SimulationTimings: Sendable, Hashable, Codable {
+    public struct Provider: Sendable, Hashable, Codable {
+        /// One API round trip.
+        public var apiLatency: Duration
+        /// Building or uploading the Talos image the first time.
+        public var imagePreparation: Duration
+        /// From create accepted to the machine running and reachable.
+        public var boot: Duration
+        /// Whether the machine config rides along at creation (user data, seed ISO, cloud-init).
+        public var acceptsUserData: Bool
+
+        public init(apiLatency: Duration, imagePreparation: Duration, boot: Duration, acceptsUserData: Bool) {
+            self.apiLatency = apiLatency
+            self.imagePreparation = imagePreparation
+            self.boot = boot
+            self.acceptsUserData = acceptsUserData
+        }
+    }
+
+    public var hetzner = Provider(apiLatency: .milliseconds(300), imagePreparation: .seconds(240), boot: .seconds(35), acceptsUserData: true)
+    public var libvirt = Provider(apiLatency: .milliseconds(500), imagePreparation: .seconds(60), boot: .seconds(15), acceptsUserData: true)
+    public var proxmox = Provider(apiLatency: .milliseconds(300), imagePreparation: .seconds(90), boot: .seconds(40), acceptsUserData: true)
+    public var simulator = Provider(apiLatency: .milliseconds(100), imagePreparation: .seconds(5), boot: .seconds(10), acceptsUserData: false)
+
+    /// Talos API round trip.
+    public var talosLatency: Duration = .milliseconds(200)
+    /// From config accepted to the node running its services (install to disk, reboot).
+    public var installAndReboot: Duration = .seconds(70)
+    /// From `Bootstrap` to the Kubernetes API answering (etcd, then the static pods).
+    public var bootstrapToAPI: Duration = .seconds(40)
+    /// A further control plane joining etcd once running.
+    public var etcdJoin: Duration = .seconds(20)
+    /// From node running and API up to the kubelet reporting Ready.
+    public var kubeletReady: Duration = .seconds(20)
+    /// Flux controllers up and the first reconcile of the GitOps path done.
+    public var fluxInstall: Duration = .seconds(45)
+    /// Each physical process varies by up to this fraction either way, deterministically per seed and node.
+    public var jitter: Double = 0.15
+
+    public init() {}
+
+    public func provider(type: String) -> Provider {
+        switch type {
+        case "hetzner": hetzner
+        case "libvirt": libvirt
+        case "proxmox": proxmox
+        default: simulator
+        }
+    }
+}

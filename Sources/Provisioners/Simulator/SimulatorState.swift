@@ -1,0 +1,82 @@
+public import ClusterKit
+
+/// Everything the simulated world holds, Codable so it persists between CLI invocations
+/// (`up`, then `node add`, then `status` chain from the command line). Times are virtual seconds.
+public struct SimulatorState: Sendable, Codable, Hashable {
+    public var seed: UInt64
+    /// Virtual time when the state was last saved; the next run's clock starts here.
+    public var now: Double = 0
+    var nextSerial = 1
+    /// Providers by spec name.
+    var providers: [String: ProviderState] = [:]
+    /// Cluster-wide Talos/etcd/Kubernetes/Flux state, by cluster name.
+    var clusters: [String: ClusterState] = [:]
+    /// Faults still to fire.
+    public var faults: [SimulatedFault] = []
+
+    public init(seed: UInt64) { self.seed = seed }
+
+    struct ProviderState: Sendable, Codable, Hashable {
+        var type: String
+        var index: Int
+        /// Images by ``ImageRequest`` key, with the time each became usable.
+        var images: [String: ImageRecord] = [:]
+        /// Clusters whose shared resources (network, firewall, floating IP) exist here.
+        var clusterResources: Set<String> = []
+        var machines: [SimulatedMachine] = []
+    }
+
+    struct ImageRecord: Sendable, Codable, Hashable {
+        var image: ProviderImage
+        var readyAt: Double
+    }
+
+    struct ClusterState: Sendable, Codable, Hashable {
+        /// Provider id of the node etcd was bootstrapped on.
+        var bootstrapMachine: String?
+        var bootstrappedAt: Double?
+        /// The cluster id of the configs etcd was bootstrapped with; others cannot join it.
+        var clusterID: String?
+        /// Successful `Bootstrap` calls: more than one is a split brain and a bug.
+        var bootstrapCalls = 0
+        /// Etcd members removed through the API, by provider id (they never rejoin).
+        var removedMembers: Set<String> = []
+        /// Kubernetes node objects: node name -> provider id of the machine that registered it.
+        var kubernetesNodes: [String: String] = [:]
+        var gitops: GitOpsRecord?
+        /// Floating IPs: name -> provider id of the machine it points at.
+        var floatingIPs: [String: String] = [:]
+        /// Floating IPs that exist: name -> address.
+        var floatingIPAddresses: [String: String] = [:]
+    }
+
+    struct GitOpsRecord: Sendable, Codable, Hashable {
+        var url: String
+        var branch: String
+        var path: String
+        var installedAt: Double
+    }
+}
+
+/// One simulated machine with its Talos state.
+struct SimulatedMachine: Sendable, Codable, Hashable {
+    var providerID: String
+    var provider: String
+    var identity: NodeIdentity
+    var size: MachineSize
+    var location: String
+    var imageID: String
+    var talosVersion: String?
+    var address: String
+    var createdAt: Double
+    var runningAt: Double
+    var failed = false
+    var deleted = false
+    /// When the machine failed or was deleted; etcd membership it had then outlives it.
+    var diedAt: Double?
+    var config: MachineConfigSummary?
+    var configDigest: String?
+    var configAppliedAt: Double?
+    /// When Talos finishes installing and rebooting after its config arrived.
+    var talosRunningAt: Double?
+}

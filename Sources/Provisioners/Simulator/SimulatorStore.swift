@@ -1,0 +1,38 @@
+public import ClusterKit
+public import Foundation
+
+/// Where the simulator keeps its world between CLI invocations: `state.json` in the cluster's
+/// simulator directory (`$CLUSTERCTL_HOME/<cluster>/simulator/`), written atomically, 0600.
+public struct SimulatorStore: Sendable {
+    public let directory: URL
+
+    public init(directory: URL) { self.directory = directory }
+
+    public var stateURL: URL { directory.appendingPathComponent("state.json") }
+
+    /// The saved world, or a new one from `seed` when there is none.
+    public func load(seed: UInt64) throws(ClusterError) -> SimulatorState {
+        guard SecureFile.exists(stateURL) else { return SimulatorState(seed: seed) }
+        let text = try SecureFile.read(stateURL)
+        do {
+            return try JSONDecoder().decode(SimulatorState.self, from: Data(text.utf8))
+        } catch {
+            throw ClusterError(.io, "the simulator state \(stateURL.path) is not readable (\(error))", hint: "delete it to start the simulated world afresh")
+        }
+    }
+
+    public func save(_ state: SimulatorState) throws(ClusterError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data: Data
+        do { data = try encoder.encode(state) } catch { throw ClusterError(.io, "cannot encode the simulator state: \(error)") }
+        try SecureFile.ensureDirectory(directory)
+        try SecureFile.write(String(decoding: data, as: UTF8.self), to: stateURL)
+    }
+
+    /// Forgets the simulated world.
+    public func reset() throws(ClusterError) {
+        guard SecureFile.exists(stateURL) else { return }
+        do { try FileManager.default.removeItem(at: stateURL) } catch { throw ClusterError(.io, "cannot remove \(stateURL.path): \(error)") }
+    }
+}
