@@ -25,8 +25,8 @@ enum RealBackends {
                 // The base image is expected on the host (its checksum is not known in advance);
                 // ensureImage names the download URL when it is missing.
                 return LibvirtProvisioner(name: provider.name, settings: settings, imageSource: nil)
-            case .proxmox:
-                throw ClusterError(.refused, "this build has no proxmox backend yet", hint: "use --simulate")
+            case .proxmox(let settings):
+                return try ProxmoxProvisioner(name: provider.name, settings: settings)
             case .simulator:
                 throw ClusterError(.refused, "provider \(provider.name) is a simulator", hint: "add --simulate")
             }
