@@ -46,7 +46,7 @@ enum ConfigBenchmark {
             clientsTime = clock.now - mark
         }
         let total = clock.now - start
-        let share = seconds(total) > 0 ? 100 * seconds(keyGeneration) / seconds(total) : 0
+        let share = total.inSeconds > 0 ? 100 * keyGeneration.inSeconds / total.inSeconds : 0
         let perNode = configsTime / nodes.count
         let name = "\(label) \(version) (\(ConfigContract(talosVersion: version) == .classic ? "classic" : "multi-doc"))"
         return [
@@ -57,12 +57,8 @@ enum ConfigBenchmark {
         ].joined()
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     private static func ms(_ duration: Duration) -> String {
-        String(format: "%8.1fms ", seconds(duration) * 1000).padding(toLength: 11, withPad: " ", startingAt: 0)
+        String(format: "%8.1fms ", duration.inSeconds * 1000).padding(toLength: 11, withPad: " ", startingAt: 0)
     }
 
     private static func makeSpec(version: SemanticVersion, controlPlanes: Int, workers: Int) -> ClusterSpec {

@@ -66,16 +66,12 @@ enum SpineBenchmark {
                 throw ClusterError(.partialFailure, "the \(size)-node bring-up failed: \(String(describing: report?.failures))")
             }
             let floor = world.bringUpFloor(nodes: plan.desired, bootstrapNode: plan.bootstrapNode ?? "", gitops: true)
-            let ratio = seconds(report.elapsed) / seconds(floor)
+            let ratio = report.elapsed.inSeconds / floor.inSeconds
             lines.append("| \(size) | \(report.elapsed.formattedSeconds) | \(floor.formattedSeconds) | \(String(format: "%.3f", ratio)) | \(milliseconds(planCPU)) | \(milliseconds(executeCPU)) | \(peakMemoryMiB()) MiB |")
         }
         lines.append("")
         lines.append("Critical path: the slowest node's own chain (image, create, boot, install, etcd and API start on the bootstrap node, kubelet Ready) and Flux's first reconcile, with no polling or API limits. Ratio target: at most 1.2. Planning target: 300 nodes under 100 ms.")
         return lines.joined(separator: "\n")
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func milliseconds(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }

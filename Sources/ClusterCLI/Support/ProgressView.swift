@@ -79,7 +79,7 @@ struct EventLine: Encodable {
     var message: String
 
     init(_ event: ExecutionEvent) {
-        elapsedSeconds = ((Double(event.elapsed.components.seconds) + Double(event.elapsed.components.attoseconds) / 1e18) * 10).rounded() / 10
+        elapsedSeconds = (event.elapsed.inSeconds * 10).rounded() / 10
         stage = event.stage.rawValue
         subject = event.subject
         kind = event.kind.rawValue

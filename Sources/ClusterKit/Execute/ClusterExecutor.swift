@@ -197,7 +197,7 @@ func oneLine(_ error: any Error) -> String {
 extension Duration {
     /// `12.3s`, `4m05s`: for progress lines.
     public var formattedSeconds: String {
-        let total = Double(components.seconds) + Double(components.attoseconds) / 1e18
+        let total = inSeconds
         if total < 60 { return String(format: "%.1fs", total) }
         let minutes = Int(total) / 60
         let seconds = Int(total) % 60

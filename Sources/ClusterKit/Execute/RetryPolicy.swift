@@ -15,12 +15,7 @@ public struct RetryPolicy: Sendable, Hashable {
     /// `key` and the attempt so concurrent retries spread out yet every run is repeatable.
     public func delay(afterAttempt attempt: Int, key: String, requested: Duration?) -> Duration {
         let exponential = min(maxDelay, initialDelay * Int(1 << min(attempt - 1, 20)))
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(key)#\(attempt)".utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        let fraction = 0.5 + Double(hash >> 11) / Double(1 << 53) / 2
+        let fraction = 0.5 + StableHash.unitInterval("\(key)#\(attempt)") / 2
         let jittered = exponential * fraction
         return max(jittered, requested ?? .zero)
     }

@@ -75,8 +75,7 @@ final class WakeupSignal: @unchecked Sendable {
     func wait(for duration: Duration) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        if !signalled { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+        if !signalled { _ = condition.wait(until: Date(timeIntervalSinceNow: duration.inSeconds)) }
         let was = signalled
         signalled = false
         return was

@@ -626,10 +626,7 @@ public final class HetznerCloudModel: Sendable {
         return state.nextID
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
+    static func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 
     private func stamp(_ offset: Duration) -> String {
         let formatter = ISO8601DateFormatter()

@@ -6,12 +6,7 @@ extension HetznerProvisioner {
     public func ensureFloatingIP(named ipName: String, cluster: String) async throws -> String {
         try await wrap("ensuring floating IP \(ipName)") { () async throws -> String in
             if let existing = try await client.floatingIPs(named: ipName).first {
-                guard existing.labels[HetznerLabels.cluster] == cluster else {
-                    throw ClusterError(
-                        .refused, "\(name): floating IP \(ipName) already exists and does not belong to cluster \(cluster)",
-                        hint: "rename the floating IP in the spec, or label the existing one cluster=\(cluster) if it is meant for this cluster")
-                }
-                return existing.ip
+                return try claim("floating IP", ipName, labels: existing.labels, cluster: cluster, existing.ip)
             }
             let home = settings.locations.first ?? "fsn1"
             return try await client.createFloatingIP(name: ipName, homeLocation: home, labels: HetznerLabels.owned(cluster: cluster)).ip

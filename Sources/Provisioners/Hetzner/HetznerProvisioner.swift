@@ -100,7 +100,7 @@ public struct HetznerProvisioner: FloatingIPProvisioner {
         _ = try await placementGroupID(cluster: cluster)
     }
 
-    private func claim<T>(_ kind: String, _ name: String, labels found: [String: String], cluster: String, _ value: T) throws -> T {
+    func claim<T>(_ kind: String, _ name: String, labels found: [String: String], cluster: String, _ value: T) throws -> T {
         guard found[HetznerLabels.cluster] == cluster else {
             throw ClusterError(
                 .refused, "\(self.name): \(kind) \(name) already exists and does not belong to cluster \(cluster)",

@@ -152,18 +152,12 @@ public final class SimulatedWorld: Sendable {
     // MARK: - Derived state
 
     func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.inSeconds
     }
 
     /// A factor in 1±jitter that depends only on the seed, the node and the process.
     func jitter(seed: UInt64, node: String, process: String) -> Double {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
-        for byte in "\(node)/\(process)".utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        let unit = Double(hash >> 11) / Double(1 << 53)
-        return 1 + timings.jitter * (2 * unit - 1)
+        1 + timings.jitter * (2 * StableHash.unitInterval("\(node)/\(process)", seed: seed) - 1)
     }
 
     func duration(_ base: Duration, seed: UInt64, node: String, process: String) -> Double {
