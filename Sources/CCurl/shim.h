@@ -31,6 +31,16 @@ static inline CURLcode cc_setopt_data_callback(CURL *handle, CURLoption option, 
 static inline CURLcode cc_setopt_xferinfo_callback(CURL *handle, cc_xferinfo_callback value) {
     return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, value);
 }
+/* Blob options (CURLOPT_SSLCERT_BLOB, CURLOPT_SSLKEY_BLOB, CURLOPT_CAINFO_BLOB; libcurl >= 7.77):
+   CURL_BLOB_COPY makes libcurl copy the bytes at once, so key material never touches the disk and
+   the caller's buffer may go away right after the call. */
+static inline CURLcode cc_setopt_blob(CURL *handle, CURLoption option, const void *data, size_t length) {
+    struct curl_blob blob;
+    blob.data = (void *)data;
+    blob.len = length;
+    blob.flags = CURL_BLOB_COPY;
+    return curl_easy_setopt(handle, option, &blob);
+}
 static inline CURLcode cc_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

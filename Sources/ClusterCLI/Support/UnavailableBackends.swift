@@ -14,7 +14,11 @@ struct UnavailableClusterAPI: TalosAPI, KubernetesAPI, GitOpsInstaller {
     func removeEtcdMember(named name: String, via machine: ObservedMachine) async throws { throw Self.reason }
     func isAPIServerUp() async throws -> Bool { throw Self.reason }
     func nodes() async throws -> [KubernetesNodeStatus] { throw Self.reason }
-    func drainAndDelete(node name: String) async throws { throw Self.reason }
+    func systemPods() async throws -> [KubernetesPod] { throw Self.reason }
+    func setUnschedulable(_ unschedulable: Bool, node: String) async throws { throw Self.reason }
+    func pods(onNode node: String) async throws -> [KubernetesPod] { throw Self.reason }
+    func evict(_ pod: KubernetesPod) async throws -> KubernetesEviction { throw Self.reason }
+    func deleteNode(_ name: String) async throws { throw Self.reason }
     func status() async throws -> GitOpsStatus? { throw Self.reason }
     func install(_ spec: GitOpsSpec) async throws { throw Self.reason }
 }

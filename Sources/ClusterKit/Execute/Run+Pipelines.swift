@@ -196,7 +196,7 @@ extension Run {
             }
         }
         if (try? await backend.kubernetes.isAPIServerUp()) == true {
-            try await retrying(.machines, name, "drain") { try await backend.kubernetes.drainAndDelete(node: name) }
+            try await retrying(.machines, name, "drain") { try await backend.kubernetes.drainAndDelete(node: name, time: time) }
         }
         let limiter = limiters[machine.provider]
         try await retrying(.machines, name, "delete") {

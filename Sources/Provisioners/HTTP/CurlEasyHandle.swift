@@ -91,6 +91,12 @@ final class CurlEasyHandle {
         try check(cc_setopt_pointer(raw, option, value), "setting curl option \(option.rawValue)")
     }
 
+    /// libcurl copies the bytes (`CURL_BLOB_COPY` in the shim), so `value` may go away after this.
+    func set(_ option: CURLoption, blob value: [UInt8]) throws(HTTPError) {
+        let code = value.withUnsafeBytes { cc_setopt_blob(raw, option, $0.baseAddress, $0.count) }
+        try check(code, "setting curl option \(option.rawValue)")
+    }
+
     func set(_ option: CURLoption, callback value: cc_data_callback) throws(HTTPError) {
         try check(cc_setopt_data_callback(raw, option, value), "setting curl callback \(option.rawValue)")
     }

@@ -57,6 +57,19 @@ public struct CurlHTTPTransport: HTTPTransport {
         case .pinnedPublicKey(let pin): try handle.set(CURLOPT_PINNEDPUBLICKEY, pin)
         }
         if let pin = configuration.pinnedPublicKey { try handle.set(CURLOPT_PINNEDPUBLICKEY, pin) }
+        if let authority = configuration.certificateAuthorityPEM {
+            // The blob takes precedence over CURLOPT_CAINFO; clearing CAPATH as well keeps the
+            // system's CA directory out, so only the given CAs are trusted (libcurl docs,
+            // CURLOPT_CAINFO_BLOB and CURLOPT_CAPATH).
+            try handle.set(CURLOPT_CAINFO_BLOB, blob: Array(authority.utf8))
+            try handle.set(CURLOPT_CAPATH, pointer: nil)
+        }
+        if let identity = configuration.clientIdentity {
+            try handle.set(CURLOPT_SSLCERTTYPE, "PEM")
+            try handle.set(CURLOPT_SSLCERT_BLOB, blob: Array(identity.certificatePEM.utf8))
+            try handle.set(CURLOPT_SSLKEYTYPE, "PEM")
+            try handle.set(CURLOPT_SSLKEY_BLOB, blob: Array(identity.keyPEM.utf8))
+        }
         try handle.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(configuration.connectTimeout))
         try handle.set(CURLOPT_TIMEOUT_MS, milliseconds(configuration.totalTimeout))
         try handle.set(CURLOPT_USERAGENT, configuration.userAgent)

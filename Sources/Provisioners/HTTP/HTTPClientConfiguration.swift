@@ -8,6 +8,12 @@ public struct HTTPClientConfiguration: Sendable {
     /// the server's key), for when `tls` itself is not `.pinnedPublicKey`. Pinning never
     /// replaces chain verification (libcurl docs, CURLOPT_PINNEDPUBLICKEY).
     public var pinnedPublicKey: String?
+    /// CA certificates, PEM, trusted instead of ``tls``'s CA and the system store when set (a
+    /// kubeconfig's `certificate-authority-data`): the server must chain to exactly these.
+    /// Passed as a blob (`CURLOPT_CAINFO_BLOB`), never written to disk.
+    public var certificateAuthorityPEM: String?
+    /// A client certificate for mutual TLS, when the server asks for one.
+    public var clientIdentity: TLSClientIdentity?
     public var connectTimeout: Duration
     /// Whole-transfer timeout.
     public var totalTimeout: Duration
@@ -16,8 +22,11 @@ public struct HTTPClientConfiguration: Sendable {
 
     public init(
         tls: TLSTrust = .system, connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(120),
-        userAgent: String = "clusterctl", retry: HTTPRetryPolicy = HTTPRetryPolicy(), pinnedPublicKey: String? = nil
+        userAgent: String = "clusterctl", retry: HTTPRetryPolicy = HTTPRetryPolicy(), pinnedPublicKey: String? = nil,
+        certificateAuthorityPEM: String? = nil, clientIdentity: TLSClientIdentity? = nil
     ) {
+        self.certificateAuthorityPEM = certificateAuthorityPEM
+        self.clientIdentity = clientIdentity
         self.tls = tls
         self.pinnedPublicKey = pinnedPublicKey
         self.connectTimeout = connectTimeout

@@ -100,40 +100,6 @@ extension SimulatedWorld {
         }
     }
 
-    // MARK: Kubernetes
-
-    func isAPIServerUp(cluster: String) async throws -> Bool {
-        try await perform(.kubernetes, provider: nil, node: nil, latency: timings.talosLatency) { state, now in
-            self.isAPIUp(state, cluster: cluster, now: now)
-        }
-    }
-
-    private func requireAPI(_ state: SimulatorState, cluster: String, now: Double) throws {
-        guard isAPIUp(state, cluster: cluster, now: now) else {
-            throw ProvisionerError(.transport, "the Kubernetes API of \(cluster) does not answer", isTransient: true)
-        }
-    }
-
-    func kubernetesNodes(cluster: String) async throws -> [KubernetesNodeStatus] {
-        try await perform(.kubernetes, provider: nil, node: nil, latency: timings.talosLatency) { state, now in
-            try self.requireAPI(state, cluster: cluster, now: now)
-            self.settle(&state, cluster: cluster, now: now)
-            let machines = Dictionary(Self.machines(state, cluster: cluster).map { ($0.providerID, $0) }, uniquingKeysWith: { first, _ in first })
-            return (state.clusters[cluster]?.kubernetesNodes ?? [:]).sorted { $0.key < $1.key }.map { name, providerID in
-                let machine = machines[providerID]
-                let ready = machine.map { Self.isAlive($0) && Self.talosStage($0, now: now) == .running } ?? false
-                return KubernetesNodeStatus(name: name, ready: ready, kubeletVersion: nil)
-            }
-        }
-    }
-
-    func drainAndDelete(cluster: String, node: String) async throws {
-        try await perform(.kubernetes, provider: nil, node: node, latency: timings.talosLatency) { state, now in
-            try self.requireAPI(state, cluster: cluster, now: now)
-            state.clusters[cluster]?.kubernetesNodes[node] = nil
-        }
-    }
-
     // MARK: Flux
 
     func gitOpsStatus(cluster: String) async throws -> GitOpsStatus? {

@@ -136,6 +136,13 @@ public final class SimulatedWorld: Sendable {
         }
     }
 
+    /// Changes the state outside any API operation (test and drill hooks), then saves it.
+    func change(_ body: (inout SimulatorState, Double) -> Void) {
+        let now = seconds(clock.now)
+        state.withLock { body(&$0, now) }
+        persist(snapshot())
+    }
+
     /// Powers a machine off for good, as a dead disk or a lost host would. For playbooks and drills.
     public func failMachine(node: String) {
         state.withLock { state in
@@ -220,7 +227,14 @@ public final class SimulatedWorld: Sendable {
     /// Registers Kubernetes node objects whose kubelets have come up by `now`.
     func settle(_ state: inout SimulatorState, cluster: String, now: Double) {
         guard isAPIUp(state, cluster: cluster, now: now) else { return }
+        let deregistered = state.clusters[cluster]?.kubernetes?.deregistered ?? []
         for machine in Self.machines(state, cluster: cluster) where Self.isAlive(machine) {
+            if deregistered.contains(machine.providerID) {
+                if state.clusters[cluster]?.kubernetesNodes[machine.identity.node] == machine.providerID {
+                    state.clusters[cluster]?.kubernetesNodes[machine.identity.node] = nil
+                }
+                continue
+            }
             if let readyAt = kubeletReadyAt(state, machine: machine), now >= readyAt {
                 state.clusters[cluster, default: .init()].kubernetesNodes[machine.identity.node] = machine.providerID
             }

@@ -37,6 +37,14 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
     public var etcdJoin: Duration = .seconds(20)
     /// From node running and API up to the kubelet reporting Ready.
     public var kubeletReady: Duration = .seconds(20)
+    /// From a pod's creation to Running: the Kubernetes pod startup SLO, 5 s at the 99th
+    /// percentile for stateless pods with their images present (kubernetes/community
+    /// `sig-scalability/slos/pod_startup_latency.md`).
+    public var podStartup: Duration = .seconds(5)
+    /// From eviction to the pod gone: the default `terminationGracePeriodSeconds`, 30 s
+    /// (kubernetes/website `concepts/workloads/pods/pod-lifecycle.md`); a pod that ignores
+    /// SIGTERM takes all of it.
+    public var podTermination: Duration = .seconds(30)
     /// Flux controllers up and the first reconcile of the GitOps path done.
     public var fluxInstall: Duration = .seconds(45)
     /// Each physical process varies by up to this fraction either way, deterministically per seed and node.

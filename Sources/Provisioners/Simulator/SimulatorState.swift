@@ -43,6 +43,8 @@ public struct SimulatorState: Sendable, Codable, Hashable {
         var removedMembers: Set<String> = []
         /// Kubernetes node objects: node name -> provider id of the machine that registered it.
         var kubernetesNodes: [String: String] = [:]
+        /// Pods, workloads and cordons; created with the first node.
+        var kubernetes: SimulatedKubernetesObjects?
         var gitops: GitOpsRecord?
         /// Floating IPs: name -> provider id of the machine it points at.
         var floatingIPs: [String: String] = [:]
