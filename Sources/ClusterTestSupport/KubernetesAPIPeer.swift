@@ -5,6 +5,13 @@ public import Foundation
 /// ``TLSLoopbackFront``) with a serving certificate signed by the cluster's Kubernetes CA, a
 /// client certificate signed by that same CA required in the handshake, and the
 /// ``KubernetesAPIModel`` behind it.
+///
+/// Where it differs from kube-apiserver: the real server only *requests* a client certificate
+/// (`tls.RequestClientCert`, k8s.io/apiserver `secure_serving.go`) and verifies it in its x509
+/// authenticator, answering 401 Unauthorized for a foreign certificate and treating no
+/// certificate as `system:anonymous` (403 on nodes, `/readyz` still open). socat cannot tell the
+/// model who the client is, so this peer refuses both in the handshake instead; the client treats
+/// either answer as a failure that waiting will not fix.
 public final class KubernetesAPIPeer: @unchecked Sendable {
     public let model: KubernetesAPIModel
     public let front: TLSLoopbackFront

@@ -41,7 +41,7 @@ final class CurlEasyHandle {
         guard code != CURLE_OK else { return }
         let detail = String(cString: errorBuffer)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        if Self.isCertificateAlert(message) {
+        if HTTPError.isCertificateAlertMessage(message) {
             throw HTTPError(
                 code: .tls, message: "\(operation): \(message) (curl error \(code.rawValue))",
                 hint: "the server refused the TLS handshake over a certificate: check the client certificate is signed by the CA the server trusts and still valid",
@@ -50,17 +50,6 @@ final class CurlEasyHandle {
         throw HTTPError(
             code: Self.classify(code), message: "\(operation): \(message) (curl error \(code.rawValue))",
             hint: Self.hint(code), curlCode: Int(code.rawValue))
-    }
-
-    /// A TLS alert from the server about certificates (RFC 8446 §6.2: `bad_certificate`,
-    /// `certificate_required`, `unknown_ca`, ...). With TLS 1.3 the server sends it after the
-    /// client thinks the handshake is done, so libcurl reports a receive or send error; retrying
-    /// cannot help, so it is a TLS failure, not a transport one. OpenSSL spells them "alert bad
-    /// certificate", "alert certificate required", "alert unknown ca".
-    static func isCertificateAlert(_ message: String) -> Bool {
-        let text = message.lowercased()
-        guard text.contains(" alert ") else { return false }
-        return ["certificate", "unknown ca", "access denied", "handshake failure"].contains { text.contains($0) }
     }
 
     static func classify(_ code: CURLcode) -> HTTPError.Code {

@@ -80,3 +80,16 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible, RetryClassify
         return text
     }
 }
+
+extension HTTPError {
+    /// A TLS alert from the server about certificates (RFC 8446 §6.2: `bad_certificate`,
+    /// `certificate_required`, `unknown_ca`, ...). With TLS 1.3 the server sends it after the
+    /// client thinks the handshake is done, so libcurl reports a receive or send error; retrying
+    /// cannot help, so it is a TLS failure, not a transport one. OpenSSL spells them "alert bad
+    /// certificate", "alert certificate required", "alert unknown ca".
+    public static func isCertificateAlertMessage(_ message: String) -> Bool {
+        let text = message.lowercased()
+        guard text.contains(" alert ") else { return false }
+        return ["certificate", "unknown ca", "access denied", "handshake failure"].contains { text.contains($0) }
+    }
+}
