@@ -26,6 +26,7 @@ extension SimulatedWorld {
             self.settle(&state, cluster: cluster, now: now)
             var objects = state.clusters[cluster]?.kubernetes ?? .initial()
             defer { state.clusters[cluster, default: .init()].kubernetes = objects }
+            self.settlePods(&objects, state, cluster: cluster, now: now)
             let value = try body(&objects, state, now)
             self.settlePods(&objects, state, cluster: cluster, now: now)
             return value
