@@ -18,7 +18,7 @@ struct KubernetesClientTests {
         return peer
     }
 
-    static func client(_ peer: KubernetesAPIPeer, identity: TLSClientIdentity?, time: HTTPFastTimeSource = HTTPFastTimeSource()) throws -> KubernetesClient {
+    static func client(_ peer: KubernetesAPIPeer, identity: PEMCertificateAndKey?, time: HTTPFastTimeSource = HTTPFastTimeSource()) throws -> KubernetesClient {
         let configuration = HTTPClientConfiguration(
             retry: .none, certificateAuthorityPEM: try secrets.get().kubernetesCA.certificatePEM, clientIdentity: identity)
         return KubernetesClient(server: peer.server, transport: CurlHTTPTransport(configuration: configuration), time: time, retry: .none)
@@ -75,7 +75,7 @@ struct KubernetesClientTests {
         defer { peer.stop() }
         let other = try SecretsBundle.generate(talosVersion: SemanticVersion(major: 1, minor: 6, patch: 0), now: Date().addingTimeInterval(-300))
         let foreign = try Kubeconfig(parsing: try ClientConfigs.kubeconfig(cluster: "other", server: peer.server, secrets: other, now: Date().addingTimeInterval(-60)))
-        await Self.expectRefused(try Self.client(peer, identity: TLSClientIdentity(certificatePEM: foreign.clientCertificatePEM, keyPEM: foreign.clientKeyPEM)), peer)
+        await Self.expectRefused(try Self.client(peer, identity: PEMCertificateAndKey(certificatePEM: foreign.clientCertificatePEM, keyPEM: foreign.clientKeyPEM)), peer)
     }
 
     @Test("no client certificate is refused in the handshake")
@@ -125,7 +125,7 @@ struct KubernetesClientTests {
         let kubeconfig = try peer.adminKubeconfig()
         let configuration = HTTPClientConfiguration(
             certificateAuthorityPEM: kubeconfig.certificateAuthorityPEM,
-            clientIdentity: TLSClientIdentity(certificatePEM: kubeconfig.clientCertificatePEM, keyPEM: kubeconfig.clientKeyPEM))
+            clientIdentity: PEMCertificateAndKey(certificatePEM: kubeconfig.clientCertificatePEM, keyPEM: kubeconfig.clientKeyPEM))
         let response = try await CurlHTTPTransport(configuration: configuration).send(
             HTTPRequest(method: .patch, url: peer.server + "/api/v1/nodes/w-1", headers: [(name: "Content-Type", value: "application/json")], body: Array(#"{"spec":{"unschedulable":true}}"#.utf8)))
         #expect(response.status == 415)

@@ -12,8 +12,10 @@ public struct HTTPClientConfiguration: Sendable {
     /// kubeconfig's `certificate-authority-data`): the server must chain to exactly these.
     /// Passed as a blob (`CURLOPT_CAINFO_BLOB`), never written to disk.
     public var certificateAuthorityPEM: String?
-    /// A client certificate for mutual TLS, when the server asks for one.
-    public var clientIdentity: TLSClientIdentity?
+    /// A client certificate and key for mutual TLS, when the server asks for one (the Kubernetes
+    /// API server, from an admin kubeconfig). Handed to libcurl as in-memory blobs
+    /// (`CURLOPT_SSLCERT_BLOB`, `CURLOPT_SSLKEY_BLOB`), never written to a file.
+    public var clientIdentity: PEMCertificateAndKey?
     public var connectTimeout: Duration
     /// Whole-transfer timeout.
     public var totalTimeout: Duration
@@ -23,7 +25,7 @@ public struct HTTPClientConfiguration: Sendable {
     public init(
         tls: TLSTrust = .system, connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(120),
         userAgent: String = "clusterctl", retry: HTTPRetryPolicy = HTTPRetryPolicy(), pinnedPublicKey: String? = nil,
-        certificateAuthorityPEM: String? = nil, clientIdentity: TLSClientIdentity? = nil
+        certificateAuthorityPEM: String? = nil, clientIdentity: PEMCertificateAndKey? = nil
     ) {
         self.certificateAuthorityPEM = certificateAuthorityPEM
         self.clientIdentity = clientIdentity

@@ -25,7 +25,7 @@ public struct KubernetesClient: KubernetesAPI {
         let configuration = HTTPClientConfiguration(
             connectTimeout: .seconds(5), totalTimeout: .seconds(60), userAgent: "clusterctl", retry: retry,
             certificateAuthorityPEM: kubeconfig.certificateAuthorityPEM,
-            clientIdentity: TLSClientIdentity(certificatePEM: kubeconfig.clientCertificatePEM, keyPEM: kubeconfig.clientKeyPEM))
+            clientIdentity: PEMCertificateAndKey(certificatePEM: kubeconfig.clientCertificatePEM, keyPEM: kubeconfig.clientKeyPEM))
         self.init(server: kubeconfig.server, transport: CurlHTTPTransport(configuration: configuration), time: time, logger: logger, retry: retry)
     }
 
