@@ -248,7 +248,8 @@ public final class KubernetesAPIModel: @unchecked Sendable {
             guard type == "application/merge-patch+json" || type == "application/strategic-merge-patch+json" else {
                 return status(
                     415, reason: "UnsupportedMediaType",
-                    message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json")
+                    message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, "
+                        + "application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json")
             }
             guard let patch = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] else {
                 return status(400, reason: "BadRequest", message: "error decoding patch: invalid JSON")
@@ -304,7 +305,10 @@ public final class KubernetesAPIModel: @unchecked Sendable {
     private func evict(_ request: HTTPLoopbackRequest, namespace: String, name: String) -> HTTPLoopbackReply {
         let type = (request.headers["content-type"] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         guard type == "application/json" else {
-            return status(415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf")
+            return status(
+                415, reason: "UnsupportedMediaType",
+                message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, "
+                    + "application/vnd.kubernetes.protobuf")
         }
         guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
             body["kind"] as? String == "Eviction", let apiVersion = body["apiVersion"] as? String, apiVersion.hasPrefix("policy/")
@@ -334,7 +338,10 @@ public final class KubernetesAPIModel: @unchecked Sendable {
                         429, reason: "TooManyRequests", message: "Cannot evict pod as it would violate the pod's disruption budget.",
                         details: [
                             "causes": [
-                                ["reason": "DisruptionBudget", "message": "The disruption budget \(budget.name) needs \(budget.minAvailable) healthy pods and has \(healthy) currently"]
+                                [
+                                    "reason": "DisruptionBudget",
+                                    "message": "The disruption budget \(budget.name) needs \(budget.minAvailable) healthy pods and has \(healthy) currently",
+                                ]
                             ]
                         ])
                 }
@@ -352,8 +359,14 @@ public final class KubernetesAPIModel: @unchecked Sendable {
         let heartbeat = Self.timestamp(now())
         let ready: [String: Any] =
             node.ready
-            ? ["type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": heartbeat, "lastTransitionTime": heartbeat]
-            : ["type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status.", "lastHeartbeatTime": heartbeat, "lastTransitionTime": heartbeat]
+            ? [
+                "type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+                "lastHeartbeatTime": heartbeat, "lastTransitionTime": heartbeat,
+            ]
+            : [
+                "type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status.",
+                "lastHeartbeatTime": heartbeat, "lastTransitionTime": heartbeat,
+            ]
         var spec: [String: Any] = ["podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]]
         var taints: [[String: Any]] = []
         if node.labels["node-role.kubernetes.io/control-plane"] != nil { taints.append(["key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"]) }
@@ -363,17 +376,25 @@ public final class KubernetesAPIModel: @unchecked Sendable {
         }
         if !node.ready { taints.append(["key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": heartbeat]) }
         if !taints.isEmpty { spec["taints"] = taints }
-        let pressure = ["MemoryPressure", "DiskPressure", "PIDPressure"].map { type -> [String: Any] in
-            ["type": type, "status": node.ready ? "False" : "Unknown", "reason": node.ready ? "KubeletHasSufficient\(type.replacingOccurrences(of: "Pressure", with: ""))" : "NodeStatusUnknown"]
+        // The kubelet's own reasons for healthy pressure conditions.
+        let healthyReasons = [("MemoryPressure", "KubeletHasSufficientMemory"), ("DiskPressure", "KubeletHasNoDiskPressure"), ("PIDPressure", "KubeletHasSufficientPID")]
+        let pressure = healthyReasons.map { type, reason -> [String: Any] in
+            ["type": type, "status": node.ready ? "False" : "Unknown", "reason": node.ready ? reason : "NodeStatusUnknown"]
         }
         return [
             "kind": "Node", "apiVersion": "v1",
-            "metadata": ["name": node.name, "uid": Self.uid(node.name.utf8.reduce(0) { $0 &* 31 &+ Int($1) } & 0xFFFFFF), "resourceVersion": String(resourceVersion), "creationTimestamp": Self.timestamp(0), "labels": node.labels],
+            "metadata": [
+                "name": node.name, "uid": Self.uid(node.name.utf8.reduce(0) { $0 &* 31 &+ Int($1) } & 0xFFFFFF),
+                "resourceVersion": String(resourceVersion), "creationTimestamp": Self.timestamp(0), "labels": node.labels,
+            ],
             "spec": spec,
             "status": [
                 "conditions": pressure + [ready],
                 "addresses": [["type": "InternalIP", "address": node.address], ["type": "Hostname", "address": node.name]],
-                "nodeInfo": ["kubeletVersion": node.kubeletVersion, "kubeProxyVersion": node.kubeletVersion, "osImage": "Talos (v1.13.9)", "operatingSystem": "linux", "architecture": "amd64", "containerRuntimeVersion": "containerd://2.1.5"],
+                "nodeInfo": [
+                    "kubeletVersion": node.kubeletVersion, "kubeProxyVersion": node.kubeletVersion, "osImage": "Talos (v1.13.9)",
+                    "operatingSystem": "linux", "architecture": "amd64", "containerRuntimeVersion": "containerd://2.1.5",
+                ],
             ],
         ]
     }
@@ -385,7 +406,10 @@ public final class KubernetesAPIModel: @unchecked Sendable {
         ]
         if let owner = pod.owner {
             metadata["ownerReferences"] = [
-                ["apiVersion": owner.kind == "Node" ? "v1" : "apps/v1", "kind": owner.kind, "name": owner.name, "uid": Self.uid(owner.name.count), "controller": true, "blockOwnerDeletion": true]
+                [
+                    "apiVersion": owner.kind == "Node" ? "v1" : "apps/v1", "kind": owner.kind, "name": owner.name, "uid": Self.uid(owner.name.count),
+                    "controller": true, "blockOwnerDeletion": true,
+                ]
             ]
         }
         if pod.mirror { metadata["annotations"] = ["kubernetes.io/config.mirror": "8d5c5e3e1f0b4a6c", "kubernetes.io/config.source": "file"] }
