@@ -1,0 +1,217 @@
+import ClusterKit
+import ClusterTestSupport
+import Foundation
+import Provisioners
+import Testing
+
+/// The Git half of `flux bootstrap git` against a real bare repository behind a real sshd on
+/// loopback, with a real deploy key (generated as flux does) and the server's real host key.
+@Suite(.serialized, .enabled(if: GitTestServer.shouldRun, "git/sshd missing: \(GitTestServer.unavailableReason ?? "")"))
+struct GitBootstrapRepositoryTests {
+    /// A repository, a registered deploy key and the request `up` would make for it.
+    struct Fixture {
+        let server: GitTestServer
+        let key: FluxDeployKey
+        let components: FluxComponents
+
+        init(initialBranch: String = "main", seedBranch: String? = "main") throws {
+            server = try GitTestServer(initialBranch: initialBranch)
+            key = FluxDeployKey.generate()
+            try server.authorizeDeployKey(key.publicKeyLine)
+            components = try FluxComponents(manifest: try FluxReference.layoutFile("gotk-components.yaml"), origin: "reference")
+            if let seedBranch {
+                try server.repository.commit(path: "README.md", content: "# fleet\n", branch: seedBranch, message: "Initial commit")
+            }
+        }
+
+        func request(branch: String = "main", path: String = "clusters/home", knownHosts: String? = nil) throws -> GitOpsBootstrapRequest {
+            let spec = GitOpsSpec(url: server.url, branch: branch, path: path, credentials: nil)
+            return GitOpsBootstrapRequest(
+                layout: try FluxBootstrapLayout(spec: spec), components: components,
+                credentials: .ssh(deployKey: key, knownHosts: try knownHosts ?? server.knownHosts()))
+        }
+    }
+
+    static let flux = "Flux <>"
+    static let componentsMessage = "Add Flux v2.9.4 component manifests"
+
+    @Test func firstBootstrapWritesTheReferenceLayoutInFluxsTwoCommits() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        let result = try await GitBootstrapRepository().bootstrap(try fixture.request())
+
+        let log = try fixture.server.repository.log()
+        #expect(log.count == 3)
+        #expect(log.map(\.message) == [FluxBootstrapLayout.syncCommitMessage, Self.componentsMessage, "Initial commit"])
+        #expect(log.prefix(2).allSatisfy { $0.author == Self.flux && $0.committer == Self.flux })
+        #expect(log[1].files == ["clusters/home/flux-system/gotk-components.yaml"])
+        #expect(log[0].files == ["clusters/home/flux-system/gotk-sync.yaml", "clusters/home/flux-system/kustomization.yaml"])
+        #expect(result.commit == log[0].sha)
+        #expect(result.commit == (try fixture.server.repository.head()))
+        #expect(result.revision == "main@sha1:\(log[0].sha)")
+        #expect(result.commits == [Self.componentsMessage, FluxBootstrapLayout.syncCommitMessage])
+        #expect(result.pushAttempts == 1)
+
+        // Byte for byte the files a real `flux bootstrap git --path=clusters/home` left, apart from the URL.
+        let directory = "clusters/home/flux-system"
+        #expect(fixture.server.repository.file("\(directory)/gotk-components.yaml") == (try FluxReference.layoutFile("gotk-components.yaml")))
+        #expect(fixture.server.repository.file("\(directory)/kustomization.yaml") == (try FluxReference.layoutFile("kustomization.yaml")))
+        let reference = try FluxReference.layoutFile("gotk-sync.yaml")
+            .replacingOccurrences(of: "ssh://git@github.com/funnyadd/infra", with: fixture.server.url)
+        #expect(fixture.server.repository.file("\(directory)/gotk-sync.yaml") == reference)
+        #expect(fixture.server.repository.file("README.md") == "# fleet\n")
+    }
+
+    @Test func anUnchangedRerunMakesNoCommitAndNoPush() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        let first = try await GitBootstrapRepository().bootstrap(try fixture.request())
+        // A push would fire this; an unchanged run must not push at all.
+        try fixture.server.armRace(path: "apps/other.yaml", content: "x: 1\n")
+        let second = try await GitBootstrapRepository().bootstrap(try fixture.request())
+        #expect(second.commits.isEmpty)
+        #expect(!second.changed)
+        #expect(second.pushAttempts == 0)
+        #expect(second.commit == first.commit)
+        #expect(try fixture.server.repository.head() == first.commit)
+        #expect(try fixture.server.repository.log().count == 3)
+        #expect(!fixture.server.raceFired)
+    }
+
+    @Test func aUserPatchedKustomizationSurvives() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        _ = try await GitBootstrapRepository().bootstrap(try fixture.request())
+        let patched = """
+            apiVersion: kustomize.config.k8s.io/v1beta1
+            kind: Kustomization
+            resources:
+            - gotk-components.yaml
+            - gotk-sync.yaml
+            patches:
+            - patch: |
+                - op: add
+                  path: /spec/template/spec/containers/0/args/-
+                  value: --concurrent=20
+              target:
+                kind: Deployment
+                name: kustomize-controller
+
+            """
+        try fixture.server.repository.commit(path: "clusters/home/flux-system/kustomization.yaml", content: patched, message: "Tune kustomize-controller")
+        // Someone also edited a generated file: bootstrap puts it back, and keeps the patch.
+        try fixture.server.repository.commit(path: "clusters/home/flux-system/gotk-sync.yaml", content: "# edited\n", message: "Edit sync")
+
+        let result = try await GitBootstrapRepository().bootstrap(try fixture.request())
+        #expect(result.commits == [FluxBootstrapLayout.syncCommitMessage])
+        #expect(fixture.server.repository.file("clusters/home/flux-system/kustomization.yaml") == patched)
+        #expect(try fixture.server.repository.log().first?.files == ["clusters/home/flux-system/gotk-sync.yaml"])
+        let again = try await GitBootstrapRepository().bootstrap(try fixture.request())
+        #expect(again.commits.isEmpty)
+        #expect(fixture.server.repository.file("clusters/home/flux-system/kustomization.yaml") == patched)
+    }
+
+    @Test func aLostPushRaceIsFetchedReappliedAndRetried() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        try fixture.server.armRace(path: "apps/podinfo.yaml", content: "kind: Namespace\n")
+        let result = try await GitBootstrapRepository().bootstrap(try fixture.request())
+
+        #expect(fixture.server.raceFired)
+        #expect(result.pushAttempts == 2)
+        let log = try fixture.server.repository.log()
+        #expect(log.map(\.message) == [
+            FluxBootstrapLayout.syncCommitMessage, Self.componentsMessage, "Other writer pushed first", "Initial commit",
+        ])
+        // Ours sit on top of theirs: nothing of the other writer's is lost.
+        #expect(log[1].parents == [log[2].sha])
+        #expect(result.commit == log[0].sha)
+        #expect(fixture.server.repository.file("apps/podinfo.yaml") == "kind: Namespace\n")
+        #expect(fixture.server.repository.file("clusters/home/flux-system/gotk-components.yaml") == (try FluxReference.layoutFile("gotk-components.yaml")))
+    }
+
+    @Test func pushRacesAreBounded() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        try fixture.server.armRace(path: "apps/a.yaml", content: "a: 1\n")
+        var repository = GitBootstrapRepository()
+        repository.maxPushAttempts = 1
+        let error = try await #require(throws: ProvisionerError.self) { try await repository.bootstrap(try fixture.request()) }
+        #expect(error.code == .conflict)
+        #expect(error.message.contains("lost the race"))
+        #expect(try fixture.server.repository.log().first?.message == "Other writer pushed first")
+    }
+
+    @Test func aWrongHostKeyIsRefusedAndNothingIsPushed() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        let before = try fixture.server.repository.head()
+        let request = try fixture.request(knownHosts: try fixture.server.wrongKnownHosts())
+        let error = try await #require(throws: ProvisionerError.self) { try await GitBootstrapRepository().bootstrap(request) }
+        #expect(error.code == .refused)
+        #expect(error.message.contains("host key"))
+        #expect(error.hint?.contains("knownHostsFile") == true)
+        #expect(try fixture.server.repository.head() == before)
+        // Nor does an empty known_hosts mean "accept anything".
+        let unknown = try fixture.request(knownHosts: "# nothing\n")
+        let refused = try await #require(throws: ProvisionerError.self) { try await GitBootstrapRepository().bootstrap(unknown) }
+        #expect(refused.code == .refused)
+    }
+
+    @Test func anEmptyRepositoryIsInitialisedOnTheBranch() async throws {
+        let fixture = try Fixture(initialBranch: "master", seedBranch: nil)
+        defer { fixture.server.stop() }
+        #expect(try fixture.server.repository.head(branch: "fleet") == nil)
+        let result = try await GitBootstrapRepository().bootstrap(try fixture.request(branch: "fleet", path: "./clusters/lab/"))
+        let log = try fixture.server.repository.log(branch: "fleet")
+        #expect(log.map(\.message) == [FluxBootstrapLayout.syncCommitMessage, Self.componentsMessage])
+        #expect(log.last?.parents.isEmpty == true)
+        #expect(result.commit == log.first?.sha)
+        #expect(result.revision == "fleet@sha1:\(log.first?.sha ?? "")")
+        let sync = try #require(fixture.server.repository.file("clusters/lab/flux-system/gotk-sync.yaml", branch: "fleet"))
+        #expect(sync.contains("    branch: fleet\n"))
+        #expect(sync.contains("  path: ./clusters/lab\n"))
+    }
+
+    @Test func aMissingBranchInANonEmptyRepositoryIsAnErrorNamingIt() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        let error = try await #require(throws: ProvisionerError.self) {
+            try await GitBootstrapRepository().bootstrap(try fixture.request(branch: "production"))
+        }
+        #expect(error.code == .notFound)
+        #expect(error.message.contains("\"production\""))
+        #expect(error.message.contains("it has: main"))
+        #expect(try fixture.server.repository.head(branch: "production") == nil)
+        #expect(try fixture.server.repository.log().count == 1)
+    }
+
+    @Test func aKeyTheServerDoesNotKnowIsRefused() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        let stranger = FluxDeployKey.generate()
+        var request = try fixture.request()
+        request.credentials = .ssh(deployKey: stranger, knownHosts: try fixture.server.knownHosts())
+        let error = try await #require(throws: ProvisionerError.self) { try await GitBootstrapRepository().bootstrap(request) }
+        #expect(error.code == .refused)
+        #expect(!error.description.contains("PRIVATE KEY"))
+    }
+
+    @Test func theGeneratedObjectsValidateAgainstTheOfficialCRDs() async throws {
+        try #require(TalosTestSupport.schemaValidatorAvailable || !TalosTestSupport.isCI, "python3 jsonschema/yaml missing in CI")
+        guard TalosTestSupport.schemaValidatorAvailable else { return }
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        _ = try await GitBootstrapRepository().bootstrap(try fixture.request())
+        let sync = try #require(fixture.server.repository.file("clusters/home/flux-system/gotk-sync.yaml"))
+        let source = try FluxReference.validate(yaml: sync, crd: "crds/source.toolkit.fluxcd.io_gitrepositories.yaml")
+        let kustomize = try FluxReference.validate(yaml: sync, crd: "crds/kustomize.toolkit.fluxcd.io_kustomizations.yaml")
+        #expect(source.documents == 1 && source.problems.isEmpty, "\(source.problems)")
+        #expect(kustomize.documents == 1 && kustomize.problems.isEmpty, "\(kustomize.problems)")
+        // The validator does reject what the API server would.
+        let broken = sync.replacingOccurrences(of: "interval: 1m0s", with: "interval: 1 minute")
+            .replacingOccurrences(of: "prune: true", with: "prnue: true")
+        #expect(try FluxReference.validate(yaml: broken, crd: "crds/source.toolkit.fluxcd.io_gitrepositories.yaml").problems.count == 1)
+        #expect(try FluxReference.validate(yaml: broken, crd: "crds/kustomize.toolkit.fluxcd.io_kustomizations.yaml").problems.count == 2)
+    }
+}
