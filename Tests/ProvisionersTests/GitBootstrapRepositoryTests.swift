@@ -197,6 +197,46 @@ struct GitBootstrapRepositoryTests {
         #expect(!error.description.contains("PRIVATE KEY"))
     }
 
+    @Test func aGeneratedDeployKeyIsStoredShownAndUsedOnceRegistered() async throws {
+        let server = try GitTestServer()
+        defer { server.stop() }
+        try server.repository.commit(path: "README.md", content: "# fleet\n", message: "Initial commit")
+        let home = server.ssh.directory.appendingPathComponent("clusterctl-home")
+        let knownHosts = server.ssh.directory.appendingPathComponent("git_known_hosts")
+        try SecureFile.write(try server.knownHosts(), to: knownHosts)
+        let environment = ["CLUSTERCTL_HOME": home.path, "HOME": home.path]
+        let spec = GitOpsSpec(url: server.url, branch: "main", path: "clusters/home", credentials: nil, knownHostsFile: knownHosts.path)
+        let components = try FluxComponents(manifest: try FluxReference.layoutFile("gotk-components.yaml"), origin: "reference")
+
+        // First run: the key is new, so the server does not know it yet; the error says what to do.
+        let error = try await #require(throws: ClusterError.self) {
+            try await GitBootstrapRepository().bootstrap(spec: spec, cluster: "home", components: components, environment: environment)
+        }
+        let keyFile = FluxDeployKey.defaultFile(cluster: "home", environment: environment)
+        let publicKey = try String(contentsOf: keyFile.appendingPathExtension("pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(error.code == .refused)
+        #expect(error.hint?.contains(publicKey) == true && error.hint?.contains(keyFile.path) == true)
+        #expect(!error.description.contains("PRIVATE KEY"))
+        #expect(try FileManager.default.attributesOfItem(atPath: keyFile.path)[.posixPermissions] as? Int == 0o600)
+        #expect(try server.repository.log().count == 1)
+
+        // Registered as a deploy key, the same stored key pushes.
+        try server.authorizeDeployKey(publicKey)
+        let outcome = try await GitBootstrapRepository().bootstrap(spec: spec, cluster: "home", components: components, environment: environment)
+        #expect(outcome.push.commit == (try server.repository.head()))
+        #expect(outcome.componentsVersion == "v2.9.4")
+        #expect(outcome.messages.first?.hasPrefix("Flux v2.9.4 (source-controller, kustomize-controller") == true)
+        #expect(outcome.messages.last?.contains(outcome.push.revision) == true)
+        #expect(!outcome.credentialsGiven)
+        #expect(outcome.sourceSecret.stringData["identity"] == (try String(contentsOf: keyFile, encoding: .utf8)))
+        #expect(outcome.sourceSecret.stringData["identity.pub"] == publicKey + "\n")
+        #expect(outcome.sourceSecret.stringData["known_hosts"] == (try server.knownHosts()))
+        // Nothing secret went into Git.
+        for commit in try server.repository.log() {
+            for file in commit.files { #expect(server.repository.file(file)?.contains("PRIVATE KEY") != true) }
+        }
+    }
+
     @Test func theGeneratedObjectsValidateAgainstTheOfficialCRDs() async throws {
         try #require(TalosTestSupport.schemaValidatorAvailable || !TalosTestSupport.isCI, "python3 jsonschema/yaml missing in CI")
         guard TalosTestSupport.schemaValidatorAvailable else { return }

@@ -122,23 +122,5 @@ public struct FluxBootstrapLayout: Sendable, Hashable {
 
     /// A YAML scalar as go-yaml writes a string: plain when it reads back as the same string,
     /// double-quoted otherwise (a branch called `yes` or `1.0` must stay a string).
-    static func scalar(_ value: String) -> String {
-        let safe = value.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "./_@:+~-%=".unicodeScalars.contains($0)) }
-        let reserved: Set<String> = ["y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", ""]
-        let startsBadly = value.first.map { "-:?@%.~".contains($0) && value != "./" && !value.hasPrefix("./") } ?? true
-        let numeric = Double(value) != nil || value.allSatisfy { $0.isNumber || $0 == "_" }
-        let colonSpace = value.contains(": ") || value.hasSuffix(":")
-        if safe && !reserved.contains(value.lowercased()) && !startsBadly && !numeric && !colonSpace { return value }
-        var quoted = "\""
-        for character in value.unicodeScalars {
-            switch character {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            default: quoted.unicodeScalars.append(character)
-            }
-        }
-        return quoted + "\""
-    }
+    static func scalar(_ value: String) -> String { YAMLTree.scalarText(value) }
 }

@@ -47,6 +47,12 @@ public struct FluxComponents: Sendable, Hashable {
         self.sha256 = Self.digest(Array(manifest.utf8))
     }
 
+    /// One line for a person: `Flux v2.9.4 (source-controller, ...), sha256 97da4654...`.
+    public var summary: String {
+        let list = components.isEmpty ? "" : " (\(components.joined(separator: ", ")))"
+        return "Flux \(version)\(list), components manifest sha256 \(sha256)"
+    }
+
     /// Checks the manifest against a pinned version and digest; a mismatch names both values.
     public func verify(version expected: String?, sha256 expectedDigest: String?, origin: String) throws(ClusterError) {
         if let expectedDigest, expectedDigest != sha256 {

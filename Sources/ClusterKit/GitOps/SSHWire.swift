@@ -1,17 +1,20 @@
-/// SSH wire encoding (RFC 4251 section 5): big-endian uint32 and length-prefixed strings.
-struct SSHWireWriter {
-    var bytes: [UInt8] = []
+/// SSH wire encoding (RFC 4251 section 5): big-endian uint32 and length-prefixed strings, as
+/// public key blobs and OpenSSH private key files use them.
+public struct SSHWireWriter: Sendable {
+    public var bytes: [UInt8] = []
 
-    mutating func uint32(_ value: UInt32) {
+    public init() {}
+
+    public mutating func uint32(_ value: UInt32) {
         bytes += [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
     }
 
-    mutating func string(_ value: [UInt8]) {
+    public mutating func string(_ value: [UInt8]) {
         uint32(UInt32(value.count))
         bytes += value
     }
 
-    mutating func string(_ value: String) { string(Array(value.utf8)) }
+    public mutating func string(_ value: String) { string(Array(value.utf8)) }
 }
 
 /// Reads what ``SSHWireWriter`` writes; nil when the data is short.

@@ -201,6 +201,9 @@ public struct GitBootstrapRepository: GitOpsRepository {
             environment["GIT_CONFIG_VALUE_1"] =
                 "!f() { test \"$1\" = get || exit 0; printf 'username=%s\\npassword=%s\\n' \"$CLUSTERCTL_GIT_USERNAME\" \"$CLUSTERCTL_GIT_TOKEN\"; }; f"
             secrets.append(token)
+            // Abort a transfer that stalls below 1 KB/s for a minute instead of hanging (git-config(1), http.lowSpeedLimit).
+            environment["GIT_HTTP_LOW_SPEED_LIMIT"] = "1000"
+            environment["GIT_HTTP_LOW_SPEED_TIME"] = "60"
         }
         let git = try GitCommandRunner.locateGit(path: pathVariable)
         return GitCommandRunner(gitPath: git, environment: environment, scratch: work, secrets: secrets)
@@ -248,7 +251,7 @@ public struct GitBootstrapRepository: GitOpsRepository {
                 hint: "check the host key fingerprint your Git host publishes; if it really changed, update gitops.knownHostsFile")
         }
         if text.contains("Permission denied") || text.contains("Authentication failed") || text.contains("could not read Username")
-            || text.contains("403")
+            || text.contains("The requested URL returned error: 403")
         {
             return ProvisionerError(.refused, "\(what): the repository refused the credentials (\(summary))", resource: resource,
                 hint: "register the deploy key with write access, or check the token's permissions")

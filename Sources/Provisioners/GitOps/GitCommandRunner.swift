@@ -82,10 +82,17 @@ struct GitCommandRunner: Sendable {
         return result.output
     }
 
-    /// git's last meaningful lines, for an error message.
+    /// git's last meaningful lines, for an error message: without git's hints, ssh's warning
+    /// banner, or advice naming the temporary known_hosts file.
     static func summary(_ result: Result) -> String {
-        let lines = (result.errorOutput + "\n" + result.output).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("hint:") }
+        let lines = (result.errorOutput + "\n" + result.output).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { line in
+                !line.isEmpty && !line.hasPrefix("hint:") && !line.hasPrefix("@") && !line.hasPrefix("Add correct host key")
+                    && !line.hasPrefix("IT IS POSSIBLE") && !line.hasPrefix("Someone could be") && !line.hasPrefix("It is also possible")
+                    && !line.hasPrefix("Please contact") && !line.hasPrefix("Offending") && !line.hasPrefix("remove with:")
+                    && !line.hasPrefix("ssh-keygen -f")
+            }
         return lines.suffix(4).joined(separator: " / ")
     }
 
