@@ -237,6 +237,62 @@ struct GitBootstrapRepositoryTests {
         }
     }
 
+    @Test func aRaceForTheFirstCommitOfAnEmptyRepositoryIsRetried() async throws {
+        let fixture = try Fixture(seedBranch: nil)
+        defer { fixture.server.stop() }
+        try fixture.server.armRace(path: "README.md", content: "# first\n")
+        let result = try await GitBootstrapRepository().bootstrap(try fixture.request())
+        #expect(result.pushAttempts == 2)
+        let log = try fixture.server.repository.log()
+        #expect(log.map(\.message) == [FluxBootstrapLayout.syncCommitMessage, Self.componentsMessage, "Other writer pushed first"])
+        #expect(fixture.server.repository.file("README.md") == "# first\n")
+    }
+
+    @Test func aGeneratedKustomizationListsWhatFluxSystemHolds() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        let policy = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: policy\n"
+        try fixture.server.repository.commit(path: "clusters/home/flux-system/a-policy.yaml", content: policy, message: "Add policy")
+        try fixture.server.repository.commit(path: "clusters/home/flux-system/notes.md", content: "notes\n", message: "Add notes")
+        _ = try await GitBootstrapRepository().bootstrap(try fixture.request())
+        #expect(fixture.server.repository.file("clusters/home/flux-system/kustomization.yaml") == """
+            apiVersion: kustomize.config.k8s.io/v1beta1
+            kind: Kustomization
+            resources:
+            - a-policy.yaml
+            - gotk-components.yaml
+            - gotk-sync.yaml
+
+            """)
+    }
+
+    @Test func aServerThatNeverAnswersTimesOut() async throws {
+        let fixture = try Fixture()
+        defer { fixture.server.stop() }
+        // A listener that accepts connections (in the kernel's backlog) and never speaks.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        try #require(listening)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let spec = GitOpsSpec(url: "ssh://git@127.0.0.1:\(port)/fleet.git", branch: "main", path: "clusters/home", credentials: nil)
+        let request = GitOpsBootstrapRequest(
+            layout: try FluxBootstrapLayout(spec: spec), components: fixture.components,
+            credentials: .ssh(deployKey: fixture.key, knownHosts: try fixture.server.knownHosts()))
+        var repository = GitBootstrapRepository()
+        repository.commandTimeout = .seconds(2)
+        let error = try await #require(throws: ProvisionerError.self) { try await repository.bootstrap(request) }
+        #expect(error.code == .timeout)
+        // Our watchdog, not ssh's own 15 s ConnectTimeout (which ends as a transport error).
+        #expect(error.isTransient)
+    }
+
     @Test func theGeneratedObjectsValidateAgainstTheOfficialCRDs() async throws {
         try #require(TalosTestSupport.schemaValidatorAvailable || !TalosTestSupport.isCI, "python3 jsonschema/yaml missing in CI")
         guard TalosTestSupport.schemaValidatorAvailable else { return }

@@ -21,6 +21,8 @@ public struct GitBootstrapRepository: GitOpsRepository {
     public var maxPushAttempts: Int
     /// Where the temporary clone goes (the system's temporary directory by default).
     public var temporaryDirectory: URL
+    /// How long one git command may run before it is killed.
+    public var commandTimeout: Duration = .seconds(600)
     private let pathVariable: String?
 
     public init(
@@ -206,7 +208,7 @@ public struct GitBootstrapRepository: GitOpsRepository {
             environment["GIT_HTTP_LOW_SPEED_TIME"] = "60"
         }
         let git = try GitCommandRunner.locateGit(path: pathVariable)
-        return GitCommandRunner(gitPath: git, environment: environment, scratch: work, secrets: secrets)
+        return GitCommandRunner(gitPath: git, environment: environment, scratch: work, secrets: secrets, timeout: commandTimeout)
     }
 
     /// ssh with nothing but the deploy key and the given known_hosts: `-F /dev/null` drops user

@@ -25,6 +25,9 @@ struct GitCommandRunner: Sendable {
     let scratch: URL
     /// Strings removed from any output quoted in an error.
     let secrets: [String]
+    /// How long one git command may run before it is killed (a server that accepts the
+    /// connection and then says nothing must not hang `up`).
+    var timeout: Duration = .seconds(600)
 
     /// Looks `git` up on `PATH` (falling back to the usual system directories).
     static func locateGit(path: String?) throws(ProvisionerError) -> String {
@@ -66,7 +69,22 @@ struct GitCommandRunner: Sendable {
             unlink(errFile)
         }
         let pid = try spawn(arguments, outFile: outFile, errFile: errFile)
-        let status = await Self.waitForExit(pid)
+        // Killed on cancellation or after the timeout; waitpid below still reaps it.
+        let watchdog = Task {
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            kill(pid, SIGKILL)
+        }
+        let status = await withTaskCancellationHandler {
+            await Self.waitForExit(pid)
+        } onCancel: {
+            kill(pid, SIGKILL)
+        }
+        watchdog.cancel()
+        if Task.isCancelled { throw ProvisionerError(.unavailable, "git \(arguments.first ?? "") was cancelled", resource: "git") }
+        if status == 128 + SIGKILL {
+            throw ProvisionerError(.timeout, "git \(arguments.first ?? "") did not finish within \(timeout)", resource: "git",
+                hint: "check that the Git host answers; the command is safe to run again", isTransient: true)
+        }
         let output = (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? ""
         let errorOutput = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
         return Result(status: status, output: redact(output), errorOutput: redact(errorOutput))
