@@ -152,6 +152,19 @@ struct FluxBootstrapLayoutTests {
         let second = try GitOpsCredentialResolution.resolve(spec: spec, layout: try FluxBootstrapLayout(spec: spec), cluster: "home", environment: environment)
         #expect(second.notice == nil)
 
+        // A key given through the environment is used as it is, and counts as given.
+        let own = FluxDeployKey.generate(curve: .p256)
+        spec.credentials = .environment("FLUX_KEY")
+        let fromEnvironment = try GitOpsCredentialResolution.resolve(
+            spec: spec, layout: try FluxBootstrapLayout(spec: spec), cluster: "home", environment: environment.merging(["FLUX_KEY": own.privateKeyPEM]) { $1 })
+        #expect(fromEnvironment.given && fromEnvironment.notice == nil)
+        #expect(fromEnvironment.credentials.sourceSecret.stringData["identity.pub"] == own.publicKeyLine + "\n")
+        spec.credentials = .file("~/missing-key")
+        let unreadable = try #require(throws: ClusterError.self) {
+            try GitOpsCredentialResolution.resolve(spec: spec, layout: try FluxBootstrapLayout(spec: spec), cluster: "home", environment: environment)
+        }
+        #expect(unreadable.message.contains(home.path + "/missing-key"))
+
         let https = GitOpsSpec(url: "https://git.example.org/me/fleet.git", branch: "main", path: "c", credentials: .environment("FLUX_TOKEN"))
         let token = try GitOpsCredentialResolution.resolve(spec: https, layout: try FluxBootstrapLayout(spec: https), cluster: "home", environment: environment)
         #expect(token.given)
@@ -165,7 +178,7 @@ struct FluxBootstrapLayoutTests {
             gitops:
               url: ssh://git@github.com/me/fleet.git
               path: clusters/home
-              knownHostsFile: ~/.config/clusterctl/known_hosts
+              knownHostsFile: fleet/known_hosts
               flux:
                 version: v2.9.4
                 sha256: \(digest)
@@ -174,7 +187,7 @@ struct FluxBootstrapLayoutTests {
             """
         let loaded = try SpecLoader.load(yaml: text, file: "clusters/t.yaml")
         let gitops = try #require(loaded.spec.gitops)
-        #expect(gitops.knownHostsFile == "~/.config/clusterctl/known_hosts")
+        #expect(gitops.knownHostsFile == "clusters/fleet/known_hosts")
         #expect(gitops.flux == FluxSpec(version: "v2.9.4", sha256: digest, componentsFile: "clusters/flux/gotk-components.yaml"))
     }
 

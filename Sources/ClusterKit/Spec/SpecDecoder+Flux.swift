@@ -18,10 +18,7 @@ extension SpecDecoder {
                 hint: "64 lowercase hex digits, as `sha256sum install.yaml` prints")
             failed = true
         }
-        var file = fields.string("componentsFile")
-        if let given = file, !given.hasPrefix("/"), !given.hasPrefix("~") {
-            file = (baseDirectory as NSString).appendingPathComponent(given)
-        }
+        let file = fields.string("componentsFile").map(specRelative)
         if file == nil, fields.has("version") || fields.has("sha256"), version == nil || sha256 == nil, !failed {
             walker.error(node, path, "a Flux release is pinned with both version and sha256",
                 hint: "add the missing field, or give componentsFile for an air-gapped manifest")
@@ -33,5 +30,11 @@ extension SpecDecoder {
             failed = true
         }
         return failed ? nil : FluxSpec(version: version, sha256: sha256, componentsFile: file)
+    }
+
+    /// A path relative to the spec file's directory (as `file:` patches are); absolute and
+    /// `~/` paths stay as written.
+    func specRelative(_ path: String) -> String {
+        path.hasPrefix("/") || path.hasPrefix("~") ? path : (baseDirectory as NSString).appendingPathComponent(path)
     }
 }

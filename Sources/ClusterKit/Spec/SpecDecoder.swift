@@ -634,7 +634,7 @@ struct SpecDecoder {
             walker.error(fields.value("path"), fields.path("path"), "\"\(repoPath)\" must be a relative path inside the repository", hint: "e.g. clusters/home")
         }
         let credentials = fields.secretReference("credentials", required: false, exampleEnv: "FLUX_GIT_TOKEN")
-        let knownHostsFile = fields.string("knownHostsFile")
+        let knownHostsFile = fields.string("knownHostsFile").map(specRelative)
         let fluxNode = fields.value("flux")
         let flux = fluxNode.flatMap { self.flux($0, fields.path("flux")) }
         guard let url, let repoPath, fluxNode == nil || flux != nil else { return nil }
