@@ -138,8 +138,13 @@ struct FluxBootstrapLayoutTests {
             try GitOpsCredentialResolution.resolve(spec: spec, layout: try FluxBootstrapLayout(spec: spec), cluster: "home", environment: environment)
         }
         #expect(missing.message.contains("knownHostsFile"))
-
         spec.knownHostsFile = knownHosts.path
+        let otherHost = GitOpsSpec(url: "ssh://git@gitlab.com/me/fleet.git", branch: "main", path: "c", credentials: nil, knownHostsFile: knownHosts.path)
+        let noKey = try #require(throws: ClusterError.self) {
+            try GitOpsCredentialResolution.resolve(spec: otherHost, layout: try FluxBootstrapLayout(spec: otherHost), cluster: "home", environment: environment)
+        }
+        #expect(noKey.message.contains("no host key for gitlab.com"))
+
         let ssh = try GitOpsCredentialResolution.resolve(spec: spec, layout: try FluxBootstrapLayout(spec: spec), cluster: "home", environment: environment)
         #expect(!ssh.given)
         #expect(ssh.notice?.contains("deploy key") == true)

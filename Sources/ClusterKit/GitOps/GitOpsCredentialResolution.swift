@@ -24,11 +24,18 @@ public struct GitOpsCredentialResolution: Sendable {
                 throw ClusterError(.invalidSpec, "gitops.knownHostsFile is missing: the SSH host key of \(host) must be known before pushing",
                     hint: "run `ssh-keyscan \(host) > known_hosts`, compare the fingerprints with the ones your Git host publishes, and set gitops.knownHostsFile")
             }
-            let knownHosts = try read(expand(knownHostsFile, environment), what: "gitops.knownHostsFile")
-            guard knownHosts.split(separator: "\n").contains(where: { !$0.hasPrefix("#") && $0.split(separator: " ").count >= 3 }) else {
-                throw ClusterError(.invalidSpec, "gitops.knownHostsFile \(knownHostsFile) holds no host keys",
-                    hint: "it needs lines of the form `host key-type base64-key`, as ssh-keyscan prints")
+            let components = URLComponents(string: layout.cloneURL)
+            let host = components?.host ?? ""
+            let port = components?.port ?? 22
+            let lines = KnownHostsFilter.lines(
+                for: host, port: port, in: try read(expand(knownHostsFile, environment), what: "gitops.knownHostsFile"))
+            guard !lines.isEmpty else {
+                let name = port == 22 ? host : "[\(host)]:\(port)"
+                throw ClusterError(.invalidSpec, "gitops.knownHostsFile \(knownHostsFile) has no host key for \(name)",
+                    hint: "add the keys of \(name) (`ssh-keyscan\(port == 22 ? "" : " -p \(port)") \(host)`, fingerprints checked against your Git host's)")
             }
+            // Only the Git host's lines go to ssh and into the cluster's Secret.
+            let knownHosts = lines.joined(separator: "\n") + "\n"
             switch spec.credentials {
             case .file(let path):
                 let file = expand(path, environment)
