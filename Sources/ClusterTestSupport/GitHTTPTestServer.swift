@@ -14,7 +14,8 @@ public final class GitHTTPTestServer: @unchecked Sendable {
     private var http: HTTPLoopbackServer?
     private let seen = RequestLog()
 
-    public init(username: String = "git", token: String) throws {
+    /// `observe` sees every request before it is answered (while the client waits for it).
+    public init(username: String = "git", token: String, observe: (@Sendable (HTTPLoopbackRequest) -> Void)? = nil) throws {
         if let reason = GitTestServer.unavailableReason { throw TestSupportError(reason) }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("clusterctl-git-http-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -25,6 +26,7 @@ public final class GitHTTPTestServer: @unchecked Sendable {
         let root = directory
         http = try HTTPLoopbackServer { [seen] request in
             seen.requests.withLock { $0.append(request) }
+            observe?(request)
             guard request.headers["authorization"] == expected else {
                 return .response(status: 401, headers: ["WWW-Authenticate": "Basic realm=\"fleet\""], body: Array("Unauthorized\n".utf8))
             }

@@ -2,6 +2,7 @@ import ClusterKit
 import ClusterTestSupport
 import Foundation
 import Provisioners
+import Synchronization
 import Testing
 
 /// The Git half over HTTP(S) with a token, against the real `git http-backend` on loopback:
@@ -36,6 +37,35 @@ struct GitBootstrapHTTPSTests {
         for request in requests {
             #expect(!request.path.contains(Self.token) && !request.query.contains { $0.value.contains(Self.token) })
         }
+    }
+
+    @Test func theTokenIsNeverWrittenIntoTheClone() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("clusterctl-gitops-scan-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let findings = Mutex<(scanned: [String], leaks: [String])>(([], []))
+        // While the push is in flight the clone exists: every file in it is read for the token.
+        let server = try GitHTTPTestServer(token: Self.token) { request in
+            guard request.path.hasSuffix("/git-receive-pack") else { return }
+            let files = FileManager.default.enumerator(atPath: scratch.path)?.compactMap { $0 as? String } ?? []
+            for file in files {
+                let path = scratch.appendingPathComponent(file).path
+                guard let data = FileManager.default.contents(atPath: path) else { continue }
+                let leaked = String(decoding: data, as: UTF8.self).contains(Self.token)
+                findings.withLock {
+                    $0.scanned.append(file)
+                    if leaked { $0.leaks.append(file) }
+                }
+            }
+        }
+        defer { server.stop() }
+        try server.repository.commit(path: "README.md", content: "# fleet\n", message: "Initial commit")
+        _ = try await GitBootstrapRepository(temporaryDirectory: scratch).bootstrap(try Self.request(server, token: Self.token))
+        let result = findings.withLock { $0 }
+        #expect(result.scanned.contains { $0.hasSuffix("repo/.git/config") })
+        #expect(result.leaks.isEmpty, "token found in \(result.leaks)")
+        // And the clone is gone afterwards.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty)
     }
 
     @Test func aWrongTokenIsRefusedWithoutShowingIt() async throws {
