@@ -41,7 +41,9 @@ struct FluxComponentsSourceTests {
         }
         defer { server.stop() }
         let digest = FluxComponents.digest(body)
-        let source = FluxComponentsSource(releaseBaseURL: server.baseURL + "/fluxcd/flux2/releases/download")
+        // One attempt: the stopped-server case below fails at once instead of backing off.
+        let http = HTTPClient(transport: CurlHTTPTransport(), retry: HTTPRetryPolicy(maxAttempts: 1))
+        let source = FluxComponentsSource(http: http, releaseBaseURL: server.baseURL + "/fluxcd/flux2/releases/download")
         #expect(source.releaseURL(version: "v2.9.4") == server.baseURL + "/fluxcd/flux2/releases/download/v2.9.4/install.yaml")
         let components = try await source.load(FluxSpec(version: "v2.9.4", sha256: digest))
         #expect(components.version == "v2.9.4")
@@ -54,5 +56,17 @@ struct FluxComponentsSourceTests {
         #expect(tampered.message.contains(digest))
         let absent = try await #require(throws: ClusterError.self) { try await source.load(FluxSpec(version: "v9.9.9", sha256: digest)) }
         #expect(absent.message.contains("v9.9.9"))
+
+        // Cached in the cluster's directory, a pinned release is read again without the network.
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("flux-cache-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        _ = try await source.load(FluxSpec(version: "v2.9.4", sha256: digest), cacheDirectory: cache)
+        #expect(FileManager.default.contents(atPath: cache.appendingPathComponent("flux-v2.9.4-install.yaml").path).map(Array.init) == body)
+        server.stop()
+        let offline = try await source.load(FluxSpec(version: "v2.9.4", sha256: digest), cacheDirectory: cache)
+        #expect(offline.sha256 == digest)
+        // A cached file that no longer matches the pin is not trusted (and the server is gone).
+        try "tampered".write(to: cache.appendingPathComponent("flux-v2.9.4-install.yaml"), atomically: true, encoding: .utf8)
+        await #expect(throws: ClusterError.self) { try await source.load(FluxSpec(version: "v2.9.4", sha256: digest), cacheDirectory: cache) }
     }
 }

@@ -27,8 +27,12 @@ public struct FluxComponentsSource: Sendable {
     public func releaseURL(version: String) -> String { "\(releaseBaseURL)/\(version)/install.yaml" }
 
     /// Loads the components `flux` names: `componentsFile` when given (checked against
-    /// `version`/`sha256` when those are given too), else the pinned release.
-    public func load(_ flux: FluxSpec?, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> FluxComponents {
+    /// `version`/`sha256` when those are given too), else the pinned release. A downloaded
+    /// release is kept in `cacheDirectory` (e.g. the cluster's directory) and read from there
+    /// next time, after the same digest check, so re-runs need no network.
+    public func load(
+        _ flux: FluxSpec?, cacheDirectory: URL? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> FluxComponents {
         guard let flux else {
             throw ClusterError(.invalidSpec, "gitops.flux is missing: clusterctl installs Flux only at a pinned version",
                 hint: "add `flux: {version: v2.9.4, sha256: <sha256 of its install.yaml>}` or `flux: {componentsFile: <flux install --export output>}` under gitops")
@@ -48,6 +52,10 @@ public struct FluxComponentsSource: Sendable {
                 hint: "give both version and sha256, or componentsFile")
         }
         let url = releaseURL(version: version)
+        let cached = cacheDirectory?.appendingPathComponent("flux-\(version)-install.yaml")
+        if let cached, let data = FileManager.default.contents(atPath: cached.path), FluxComponents.digest(Array(data)) == sha256 {
+            return try FluxComponents(manifest: String(decoding: data, as: UTF8.self), origin: cached.path)
+        }
         let body = try await download(url)
         let digest = FluxComponents.digest(body)
         guard digest == sha256 else {
@@ -56,6 +64,8 @@ public struct FluxComponentsSource: Sendable {
         }
         let components = try FluxComponents(manifest: String(decoding: body, as: UTF8.self), origin: url)
         try components.verify(version: version, sha256: nil, origin: url)
+        // Public data, but written atomically so a crash never leaves half a manifest to trust.
+        if let cached { try SecureFile.write(components.manifest, to: cached, mode: 0o644) }
         return components
     }
 
