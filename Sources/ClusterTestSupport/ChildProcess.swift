@@ -16,18 +16,36 @@ public final class ChildProcess: @unchecked Sendable {
 
     private init(pid: Int32) { self.pid = pid }
 
-    /// Starts `path` with `arguments`, its stdout and stderr appended to `outputFile` (or /dev/null).
-    public static func spawn(_ path: String, _ arguments: [String], outputFile: String? = nil) throws -> ChildProcess {
+    /// Starts `path` with `arguments`, its stdout appended to `outputFile` (or /dev/null) and its
+    /// stderr too unless `errorFile` is given; stdin from `inputFile` (or /dev/null); the
+    /// environment is this process's unless `environment` is given.
+    public static func spawn(
+        _ path: String, _ arguments: [String], outputFile: String? = nil, errorFile: String? = nil, inputFile: String? = nil,
+        environment: [String: String]? = nil
+    ) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, inputFile ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputFile ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let errorFile {
+            posix_spawn_file_actions_addopen(&actions, 2, errorFile, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer {
+            argv.forEach { free($0) }
+            envp?.forEach { free($0) }
+        }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        let rc: Int32
+        if let envp {
+            rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        } else {
+            rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        }
         guard rc == 0 else { throw TestSupportError("cannot start \(path): \(String(cString: strerror(rc)))") }
         return ChildProcess(pid: pid)
     }

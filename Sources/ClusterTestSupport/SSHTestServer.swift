@@ -101,6 +101,13 @@ public final class SSHTestServer: @unchecked Sendable {
         return file
     }
 
+    /// Appends a raw authorized_keys line (options allowed, e.g. `command="..."` to force a command).
+    public func authorize(line: String) throws {
+        let file = directory.appendingPathComponent("authorized_keys")
+        let existing = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        try (existing + line + "\n").write(to: file, atomically: true, encoding: .utf8)
+    }
+
     /// A known_hosts line for this server's real host key.
     public func knownHostsLine() throws -> String {
         let key = try String(contentsOf: hostKeyFile.appendingPathExtension("pub"), encoding: .utf8)

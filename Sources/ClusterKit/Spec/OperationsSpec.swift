@@ -6,12 +6,20 @@ public struct GitOpsSpec: Sendable, Hashable {
     public var path: String
     /// How Flux authenticates to the repository; nil for a public repository.
     public var credentials: SecretReference?
+    /// known_hosts for an SSH repository: the host key is checked against it, never accepted blindly.
+    public var knownHostsFile: String?
+    /// The pinned Flux components (``FluxSpec``); nil when the spec names none.
+    public var flux: FluxSpec?
 
-    public init(url: String, branch: String, path: String, credentials: SecretReference?) {
+    public init(
+        url: String, branch: String, path: String, credentials: SecretReference?, knownHostsFile: String? = nil, flux: FluxSpec? = nil
+    ) {
         self.url = url
         self.branch = branch
         self.path = path
         self.credentials = credentials
+        self.knownHostsFile = knownHostsFile
+        self.flux = flux
     }
 }
 

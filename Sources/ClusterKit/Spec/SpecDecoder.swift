@@ -622,7 +622,7 @@ struct SpecDecoder {
     // MARK: - GitOps, failover, drills
 
     func gitops(_ node: Node, _ path: String) -> GitOpsSpec? {
-        guard let fields = walker.map(node, path, keys: ["url", "branch", "path", "credentialsEnv", "credentialsFile"], what: "gitops") else { return nil }
+        guard let fields = walker.map(node, path, keys: ["url", "branch", "path", "credentialsEnv", "credentialsFile", "knownHostsFile", "flux"], what: "gitops") else { return nil }
         let url = fields.string("url", required: true, example: "ssh://git@github.com/me/fleet.git")
         if let url, !SpecValidator.isGitURL(url) {
             walker.error(fields.value("url"), fields.path("url"), "\"\(url)\" is not a Git URL Flux can clone",
@@ -634,8 +634,11 @@ struct SpecDecoder {
             walker.error(fields.value("path"), fields.path("path"), "\"\(repoPath)\" must be a relative path inside the repository", hint: "e.g. clusters/home")
         }
         let credentials = fields.secretReference("credentials", required: false, exampleEnv: "FLUX_GIT_TOKEN")
-        guard let url, let repoPath else { return nil }
-        return GitOpsSpec(url: url, branch: branch, path: repoPath, credentials: credentials)
+        let knownHostsFile = fields.string("knownHostsFile").map(specRelative)
+        let fluxNode = fields.value("flux")
+        let flux = fluxNode.flatMap { self.flux($0, fields.path("flux")) }
+        guard let url, let repoPath, fluxNode == nil || flux != nil else { return nil }
+        return GitOpsSpec(url: url, branch: branch, path: repoPath, credentials: credentials, knownHostsFile: knownHostsFile, flux: flux)
     }
 
     func failover(_ node: Node, _ path: String) -> FailoverSpec? {

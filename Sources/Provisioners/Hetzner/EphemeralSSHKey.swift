@@ -19,13 +19,13 @@ public struct EphemeralSSHKey: Sendable {
         let key = Curve25519.Signing.PrivateKey()
         let publicBytes = Array(key.publicKey.rawRepresentation)
         let seed = Array(key.rawRepresentation)
-        var publicBlob = SSHWire()
+        var publicBlob = SSHWireWriter()
         publicBlob.string("ssh-ed25519")
         publicBlob.string(publicBytes)
         publicKeyLine = "ssh-ed25519 \(Data(publicBlob.bytes).base64EncodedString()) \(comment)"
 
         let check = UInt32.random(in: .min ... .max)
-        var secret = SSHWire()
+        var secret = SSHWireWriter()
         secret.uint32(check)
         secret.uint32(check)
         secret.string("ssh-ed25519")
@@ -37,7 +37,7 @@ public struct EphemeralSSHKey: Sendable {
             secret.bytes.append(pad)
             pad += 1
         }
-        var file = SSHWire()
+        var file = SSHWireWriter()
         file.bytes += Array("openssh-key-v1".utf8) + [0]
         file.string("none")
         file.string("none")
@@ -55,20 +55,4 @@ public struct EphemeralSSHKey: Sendable {
     public func remove() {
         try? FileManager.default.removeItem(at: privateKeyFile)
     }
-}
-
-/// SSH wire encoding (RFC 4251 section 5): big-endian uint32, length-prefixed strings.
-struct SSHWire {
-    var bytes: [UInt8] = []
-
-    mutating func uint32(_ value: UInt32) {
-        bytes += [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
-    }
-
-    mutating func string(_ value: [UInt8]) {
-        uint32(UInt32(value.count))
-        bytes += value
-    }
-
-    mutating func string(_ value: String) { string(Array(value.utf8)) }
 }
