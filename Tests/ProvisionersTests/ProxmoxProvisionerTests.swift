@@ -191,7 +191,8 @@ struct ProxmoxProvisionerTests {
         model.inject(.commitThenStatus(502), count: 1, method: "POST", path: "/clone")
         await #expect(throws: (any Error).self) { _ = try await fresh.createMachine(self.request("lab", "cp", .controlPlane, 3, image: image)) }
         let restarted = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_G")
-        time.advance(by: .seconds(5))
+        // Still being cloned: no name yet, only the lock. The new process waits for it, then knows it.
+        #expect(model.machines.contains { $0.name == nil && $0.lock == "clone" })
         _ = try await restarted.createMachine(request("lab", "cp", .controlPlane, 3, image: image))
         #expect(model.machines.map(\.name) == ["lab-cp-1", "lab-cp-2", "lab-cp-3"])
         // A VM of someone else with the same name but no clusterctl description is left alone.

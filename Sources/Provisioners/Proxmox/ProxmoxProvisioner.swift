@@ -164,15 +164,22 @@ public struct ProxmoxProvisioner: Provisioner {
     }
 
     /// A clone of `identity` made earlier whose configuration never happened: the one this
-    /// process last sent for the node, or an untagged VM with the node's name and our description.
+    /// process last sent for the node, or an untagged VM with the node's name and our description
+    /// (waiting for clones still under way to end first).
     private func unfinishedClone(of identity: NodeIdentity) async throws -> Int? {
         if let sent = await ids.cloneSent(for: identity.node) {
             if try await isOurClone(sent, identity) { return sent }
             await ids.forgetClone(node: identity.node)
         }
         let resources = try await call(.get, "/cluster/resources", query: [("type", "vm")]) as? [[String: Any]] ?? []
-        for resource in resources where Self.int(resource["template"]) != 1 && resource["name"] as? String == identity.node {
-            guard let vmid = Self.int(resource["vmid"]), !(resource["tags"] as? String ?? "").contains(ProxmoxTags.marker) else { continue }
+        for resource in resources where Self.int(resource["template"]) != 1 {
+            // A clone still running has no name yet (its config is the temporary one): it may be
+            // ours, sent by a run that died before the answer came, so wait for it to show.
+            let name = resource["name"] as? String
+            let cloning = name == nil && resource["lock"] as? String == "clone"
+            guard name == identity.node || cloning, let vmid = Self.int(resource["vmid"]),
+                !(resource["tags"] as? String ?? "").contains(ProxmoxTags.marker)
+            else { continue }
             if try await isOurClone(vmid, identity) { return vmid }
         }
         return nil
