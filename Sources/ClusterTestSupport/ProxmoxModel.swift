@@ -91,6 +91,9 @@ public final class ProxmoxModel: @unchecked Sendable {
         lock.withLock { faults.append((fault, method, path, count)) }
     }
 
+    /// How many injected faults have not hit a request yet.
+    public var pendingFaults: Int { lock.withLock { faults.reduce(0) { $0 + $1.remaining } } }
+
     /// Adds a VM directly, as another user of the same Proxmox would.
     public func addVM(vmid: Int, name: String) {
         lock.withLock {

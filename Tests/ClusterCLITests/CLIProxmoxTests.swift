@@ -85,6 +85,7 @@ import Testing
         #expect(up.stdout.contains("5 of 5 nodes on track"), "\(up.stdout)\n\(up.stderr)")
         #expect(setup.names == Setup.expected, "\(setup.model.machines.map { ($0.vmid, $0.name ?? "-") })")
         #expect(setup.model.machines.count == 5)
+        #expect(setup.model.pendingFaults == 0, "every injected fault was met")
         #expect(setup.model.machines.allSatisfy { $0.tags.contains("cc-cluster-lab") && $0.status == "running" })
     }
 
