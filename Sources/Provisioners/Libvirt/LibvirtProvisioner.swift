@@ -6,13 +6,16 @@ import Foundation
 ///
 /// Each node is a qcow2 overlay on one base image, booted with a `cidata` seed ISO that carries
 /// its machine config, and recorded in the domain's `<metadata>` so ``listMachines(cluster:)``
-/// reads the inventory back from libvirt.
+/// reads the inventory back from libvirt. A node's files live in its cluster's directory beside
+/// the base images (``LibvirtNodeVolumes``): a failed create removes them, and
+/// ``deleteClusterResources(cluster:)`` sweeps whatever an interrupted run left there.
 public struct LibvirtProvisioner: Provisioner {
     public let name: String
     public let settings: LibvirtSettings
     public let imageSource: LibvirtImageSource?
-    /// How long ``waitUntilRunning(_:)`` waits for an address before returning the machine without
-    /// one (guests without a DHCP lease libvirt can see, such as user-mode networking).
+    /// How long ``waitUntilRunning(_:)`` waits for a guest on a network or bridge to be running at
+    /// an address before it fails with a timeout naming the node. With user-mode networking libvirt
+    /// sees no address at all, so there a running domain is done.
     public var addressTimeout: Duration
     private let shell: any RemoteShell
     private let time: any TimeSource
