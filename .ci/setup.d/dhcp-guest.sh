@@ -24,7 +24,15 @@ fi
 if ! virsh -c qemu:///system net-info default >/dev/null 2>&1; then
     virsh -c qemu:///system net-define /usr/share/libvirt/networks/default.xml
 fi
-if ! [[ "$(virsh -c qemu:///system net-info default)" =~ Active:\ *yes ]]; then
+if [[ "$(virsh -c qemu:///system net-info default)" =~ Active:\ *yes ]]; then
+    # Active in libvirt's records but its dnsmasq gone (every process of an earlier run ended,
+    # the bridge left behind): restart the network so leases are handed out again.
+    pid="$(cat /run/libvirt/network/default.pid 2>/dev/null || true)"
+    if [ -z "$pid" ] || ! grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status"; then
+        virsh -c qemu:///system net-destroy default
+        virsh -c qemu:///system net-start default
+    fi
+else
     virsh -c qemu:///system net-start default
 fi
 
