@@ -11,8 +11,8 @@ for pkg in libssh2-1-dev openssh-server openssh-client libvirt-daemon-system lib
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${need[@]}"
+    apt-get update -q -o DPkg::Lock::Timeout=600
+    apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}"
 fi
 
 # libvirt's QEMU driver runs guests as libvirt-qemu:kvm; the packages' postinst creates them only

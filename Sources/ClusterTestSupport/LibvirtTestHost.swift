@@ -24,6 +24,29 @@ public enum LibvirtTestHost {
         unavailableReason == nil || ProcessInfo.processInfo.environment["CI"] == "true"
     }
 
+    /// The guest that really boots and asks for an address (`.ci/setup.d/dhcp-guest.sh` builds it):
+    /// Debian's kernel and a busybox initramfs running udhcpc, on a BIOS-bootable qcow2.
+    public static let dhcpGuestImagePath = "/var/lib/clusterctl-test/dhcp-guest/dhcp-guest.qcow2"
+    /// libvirt's NAT network whose dnsmasq hands the guest its lease.
+    public static let dhcpNetwork = "default"
+
+    /// Why the DHCP guest cannot be booted here, or nil when it can.
+    public static var dhcpGuestUnavailableReason: String? {
+        if let reason = unavailableReason { return reason }
+        guard FileManager.default.fileExists(atPath: dhcpGuestImagePath) else {
+            return "\(dhcpGuestImagePath) is missing (run .ci/setup.d/dhcp-guest.sh)"
+        }
+        guard let info = try? virsh("net-info", dhcpNetwork), info.range(of: #"Active:\s+yes"#, options: .regularExpression) != nil
+        else { return "libvirt network \(dhcpNetwork) is not active (run .ci/setup.d/dhcp-guest.sh)" }
+        return nil
+    }
+
+    /// The DHCP guest image's path and sha256.
+    public static func dhcpGuestImage() throws -> (path: String, sha256: String) {
+        let digest = try ChildProcess.run("/usr/bin/sha256sum", [dhcpGuestImagePath]).prefix { !$0.isWhitespace }
+        return (dhcpGuestImagePath, String(digest))
+    }
+
     /// A fresh directory libvirt's QEMU can read, for one test's volumes.
     public static func makeStorageDirectory() throws -> String {
         let path = "/var/lib/libvirt/images/clusterctl-test-\(UUID().uuidString.prefix(8).lowercased())"

@@ -5,7 +5,8 @@ import Provisioners
 import Testing
 
 /// TLS through libcurl against `openssl s_server` on loopback with a throwaway self-signed
-/// certificate: verification is always on; a CA file makes it pass; a pin is checked on top.
+/// certificate: verification is always on; a CA file makes it pass; a pin is checked on top of
+/// it, or is the whole trust when given alone.
 @Suite("HTTP client TLS verification against openssl s_server", .serialized)
 struct HTTPTLSTests {
     struct TLSServer {
@@ -113,7 +114,21 @@ struct HTTPTLSTests {
         }
         #expect(wrong?.code == .tls)
         #expect(wrong?.curlCode == 90)
-        // A pin alone does not switch chain verification off.
-        await #expect(throws: HTTPError.self) { try await get(server, HTTPClientConfiguration(tls: .pinnedPublicKey(server.pin))) }
+    }
+
+    /// A stock Proxmox VE certificate is self-signed: no chain check can pass, and the pin of its
+    /// exact key is what the user checked (like an SSH host key). So a pin alone is the whole trust.
+    @Test("a pin alone trusts a self-signed certificate with that key; a wrong pin alone is refused")
+    func pinAlone() async throws {
+        guard let server = try Self.start() else { return }
+        defer { server.stop() }
+        let pinned = try await get(server, HTTPClientConfiguration(tls: .pinnedPublicKey(server.pin)))
+        #expect(pinned.status == 200)
+        let wrong = await #expect(throws: HTTPError.self) {
+            try await get(server, HTTPClientConfiguration(tls: .pinnedPublicKey("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")))
+        }
+        #expect(wrong?.code == .tls)
+        #expect(wrong?.curlCode == 90)
+        #expect(wrong?.isTransient == false)
     }
 }

@@ -9,14 +9,22 @@ import Testing
 struct ProxmoxProvisionerTests {
     static let token = "root@pam!cc=0b7f3c1e-secret"
 
-    func makeProvisioner(model: ProxmoxModel, variable: String, token: String = token) throws -> ProxmoxProvisioner {
-        setenv(variable, token, 1)
+    /// The model and the client share one fast clock: task durations pass as the client polls.
+    func makeModel() throws -> (ProxmoxModel, HTTPFastTimeSource) {
         let time = HTTPFastTimeSource()
+        return (try ProxmoxModel(token: Self.token, templateVMID: 9000, time: time), time)
+    }
+
+    func makeProvisioner(
+        model: ProxmoxModel, time: HTTPFastTimeSource, variable: String, token: String = token, url: String? = nil,
+        tls: TLSTrust = .system, retry: HTTPRetryPolicy = .none
+    ) throws -> ProxmoxProvisioner {
+        setenv(variable, token, 1)
         let settings = ProxmoxSettings(
-            url: model.baseURL + "/", token: .environment(variable), node: "pve", templateVMID: 9000, storage: "local-lvm",
-            linkedClone: true, bridge: "vmbr0", tls: .system)
+            url: (url ?? model.baseURL) + "/", token: .environment(variable), node: "pve", templateVMID: 9000, storage: "local-lvm",
+            linkedClone: true, bridge: "vmbr0", tls: tls)
         let http = HTTPClient(
-            transport: CurlHTTPTransport(configuration: HTTPClientConfiguration(retry: .none)), retry: .none, time: time,
+            transport: CurlHTTPTransport(configuration: HTTPClientConfiguration(tls: tls, retry: retry)), retry: retry, time: time,
             errorDecoder: ProxmoxProvisioner.decodeError)
         return try ProxmoxProvisioner(name: "pve", settings: settings, http: http, time: time)
     }
@@ -29,9 +37,9 @@ struct ProxmoxProvisionerTests {
     }
 
     @Test func createListDeleteThroughTasks() async throws {
-        let model = try ProxmoxModel(token: Self.token, templateVMID: 9000)
+        let (model, time) = try makeModel()
         defer { model.stop() }
-        let provisioner = try makeProvisioner(model: model, variable: "CLUSTERCTL_TEST_PVE_TOKEN_A")
+        let provisioner = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_A")
         #expect(provisioner.acceptsUserData == false)
 
         let image = try await provisioner.ensureImage(
@@ -43,9 +51,10 @@ struct ProxmoxProvisionerTests {
             let machine = try await provisioner.createMachine(request("home", "cp", .controlPlane, index, image: image))
             created.append(try await provisioner.waitUntilRunning(machine))
         }
-        #expect(created.map(\.providerID) == ["9001", "9002"])
+        // nextid hands out the lowest free id from 100, as Proxmox does.
+        #expect(created.map(\.providerID) == ["100", "101"])
         #expect(created.allSatisfy { $0.phase == .running })
-        #expect(created[0].addresses == ["10.0.0.\(9001 % 250)"])
+        #expect(created[0].addresses == ["10.0.0.100"])
         #expect(model.machines.map(\.tags) == Array(repeating: "clusterctl;cc-cluster-home;cc-pool-cp;cc-role-controlplane", count: 2))
         #expect(model.machines.allSatisfy { $0.cores == 4 && $0.memoryMiB == 8192 })
 
@@ -53,10 +62,11 @@ struct ProxmoxProvisionerTests {
         _ = try await provisioner.createMachine(request("other", "cp", .controlPlane, 1, image: image))
         var listed = try await provisioner.listMachines(cluster: "home")
         #expect(listed.map(\.identity.node) == ["home-cp-1", "home-cp-2", "home-workers-1"])
-        #expect(listed.first?.size == MachineSize(cpus: 4, memoryMiB: 8192))
+        // The disk is part of the observed size (maxdisk), so a resized VM shows no drift.
+        #expect(listed.first?.size == MachineSize(cpus: 4, memoryMiB: 8192, diskGiB: 40))
         // Same node name again: returned, not duplicated.
         let again = try await provisioner.createMachine(request("home", "cp", .controlPlane, 1, image: image))
-        #expect(again.providerID == "9001")
+        #expect(again.providerID == "100")
         #expect(model.machines.count == 4)
 
         // A running VM is stopped, then deleted; every step waited on as a task.
@@ -71,20 +81,21 @@ struct ProxmoxProvisionerTests {
     }
 
     @Test func failedTaskSurfacesItsExitStatus() async throws {
-        let model = try ProxmoxModel(token: Self.token, templateVMID: 9000)
+        let (model, time) = try makeModel()
         defer { model.stop() }
-        let provisioner = try makeProvisioner(model: model, variable: "CLUSTERCTL_TEST_PVE_TOKEN_B")
+        let provisioner = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_B")
         let image = ProviderImage(id: "9000", description: "t")
         let failed = await #expect(throws: ClusterError.self) {
             _ = try await provisioner.createMachine(self.request("home", "full", .worker, 1, image: image))
         }
         #expect(failed?.message.contains("clone failed: storage full") == true)
+        #expect(model.machines.isEmpty, "the failed clone's worker removes what it made")
     }
 
     @Test func badTokenAndMissingTemplateAreClear() async throws {
-        let model = try ProxmoxModel(token: Self.token, templateVMID: 9000)
+        let (model, time) = try makeModel()
         defer { model.stop() }
-        let wrong = try makeProvisioner(model: model, variable: "CLUSTERCTL_TEST_PVE_TOKEN_C", token: "root@pam!cc=wrong")
+        let wrong = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_C", token: "root@pam!cc=wrong")
         let denied = await #expect(throws: ClusterError.self) { _ = try await wrong.listMachines(cluster: "home") }
         #expect(denied?.message.contains("401") == true)
         #expect(denied?.message.contains("wrong") == false)
@@ -110,6 +121,122 @@ struct ProxmoxProvisionerTests {
                     storage: "s", linkedClone: true, bridge: "b", tls: .system))
         }
         #expect(unset?.code == .secrets)
+    }
+
+    @Test func parallelCreatesOfOneProviderNeverCollide() async throws {
+        let (model, time) = try makeModel()
+        defer { model.stop() }
+        let provisioner = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_E")
+        let image = ProviderImage(id: "9000", description: "t")
+        // Every create asks nextid at the same moment and, Proxmox reserving nothing, hears the same id.
+        let created = try await withThrowingTaskGroup(of: ObservedMachine.self) { group in
+            for index in 1...5 {
+                group.addTask { try await provisioner.createMachine(self.request("lab", "cp", .controlPlane, index, image: image)) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(created.map(\.providerID)).count == 5)
+        #expect(model.machines.compactMap(\.name).sorted() == (1...5).map { "lab-cp-\($0)" })
+        #expect(model.machines.allSatisfy { $0.lock == nil && $0.tags.hasPrefix("clusterctl;") && $0.diskGiB == 40 })
+        // Each clone went to an id nobody had: no refusal was ever needed.
+        #expect(model.log.filter { $0.hasPrefix("POST") && $0.hasSuffix("/clone") }.count == 5)
+    }
+
+    @Test func twoClientsRacingForOneIdRetryWithTheNextFreeOne() async throws {
+        let (model, time) = try makeModel()
+        defer { model.stop() }
+        // Two processes (two allocators) sharing one Proxmox: their clones do collide, and the
+        // loser moves on to the next free id instead of failing the node.
+        let first = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_F")
+        let second = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_F")
+        let image = ProviderImage(id: "9000", description: "t")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 1...3 {
+                group.addTask { _ = try await first.createMachine(self.request("lab", "a", .worker, index, image: image)) }
+                group.addTask { _ = try await second.createMachine(self.request("lab", "b", .worker, index, image: image)) }
+            }
+            try await group.waitForAll()
+        }
+        let names = model.machines.compactMap(\.name)
+        #expect(names.count == 6 && Set(names).count == 6, "\(names)")
+        #expect(Set(model.machines.map(\.vmid)).count == 6)
+    }
+
+    @Test func aCloneWhoseAnswerWasLostIsFoundNotClonedAgain() async throws {
+        let (model, time) = try makeModel()
+        defer { model.stop() }
+        let image = ProviderImage(id: "9000", description: "t")
+        // The client's own retry resends the POST: Proxmox refuses (the id is taken by that very
+        // clone), and the provisioner recognises its clone by name and description.
+        let retrying = try makeProvisioner(
+            model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_G", retry: HTTPRetryPolicy(maxAttempts: 4))
+        model.inject(.commitThenStatus(500), count: 1, method: "POST", path: "/clone")
+        model.inject(.status(503), count: 2, method: "GET", path: "/cluster/nextid")
+        _ = try await retrying.createMachine(request("lab", "cp", .controlPlane, 1, image: image))
+        #expect(model.pendingFaults == 0)
+        #expect(model.machines.map(\.name) == ["lab-cp-1"])
+        #expect(model.log.contains { $0.hasPrefix("GET /api2/json/nodes/pve/qemu/100/config") })
+
+        // No retry in the client: the create fails, and the next try (the executor's) adopts the
+        // clone, still untagged, instead of making a second VM.
+        let once = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_G")
+        model.inject(.commitThenStatus(502), count: 1, method: "POST", path: "/clone")
+        await #expect(throws: (any Error).self) { _ = try await once.createMachine(self.request("lab", "cp", .controlPlane, 2, image: image)) }
+        #expect(model.machines.count == 2, "the clone was made although the answer said otherwise")
+        _ = try await once.createMachine(request("lab", "cp", .controlPlane, 2, image: image))
+        #expect(model.machines.map(\.name) == ["lab-cp-1", "lab-cp-2"])
+        #expect(model.machines.allSatisfy { $0.tags.contains("cc-cluster-lab") && $0.status == "running" })
+
+        // A new process (fresh allocator) finds an untagged clone of a crashed run by its name and description.
+        let fresh = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_G")
+        model.inject(.commitThenStatus(502), count: 1, method: "POST", path: "/clone")
+        await #expect(throws: (any Error).self) { _ = try await fresh.createMachine(self.request("lab", "cp", .controlPlane, 3, image: image)) }
+        let restarted = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_G")
+        // Still being cloned: no name yet, only the lock. The new process waits for it, then knows it.
+        #expect(model.machines.contains { $0.name == nil && $0.lock == "clone" })
+        _ = try await restarted.createMachine(request("lab", "cp", .controlPlane, 3, image: image))
+        #expect(model.machines.map(\.name) == ["lab-cp-1", "lab-cp-2", "lab-cp-3"])
+        // A VM of someone else with the same name but no clusterctl description is left alone.
+        model.addVM(vmid: 500, name: "lab-cp-4")
+        _ = try await restarted.createMachine(request("lab", "cp", .controlPlane, 4, image: image))
+        #expect(model.machines.filter { $0.name == "lab-cp-4" }.count == 2)
+    }
+
+    @Test func theResizeTaskIsWaitedOnBeforeStart() async throws {
+        let (model, time) = try makeModel()
+        defer { model.stop() }
+        let provisioner = try makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_H")
+        _ = try await provisioner.createMachine(request("lab", "cp", .controlPlane, 1, image: ProviderImage(id: "9000", description: "t")))
+        let log = model.log
+        let resizePoll = try #require(log.firstIndex { $0.contains("/tasks/UPID:pve:") && $0.contains(":resize:") })
+        let start = try #require(log.firstIndex { $0.hasSuffix("/status/start") })
+        #expect(resizePoll < start)
+        #expect(model.machines.first?.diskGiB == 40)
+        #expect(try await provisioner.listMachines(cluster: "lab").first?.size.diskGiB == 40)
+    }
+
+    @Test func aPinAloneTrustsTheSelfSignedCertificateAndAWrongPinSendsNothing() async throws {
+        let (model, time) = try makeModel()
+        defer { model.stop() }
+        let identity = try TLSLoopbackFront.Identity.selfSigned()
+        let front = try TLSLoopbackFront(backendPort: model.port, identity: identity)
+        defer { front.stop() }
+        let pinned = try makeProvisioner(
+            model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_I", url: front.baseURL,
+            tls: .pinnedPublicKey(try identity.publicKeyPin()))
+        let image = try await pinned.ensureImage(
+            ImageRequest(name: "talos", talosVersion: "v1.11.0", schematicID: "ab", architecture: "amd64", platform: "nocloud"))
+        #expect(image.id == "9000")
+        let seen = model.log.count
+        #expect(seen > 0)
+
+        let other = try TLSLoopbackFront.Identity.selfSigned()
+        let wrong = try makeProvisioner(
+            model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_I", url: front.baseURL,
+            tls: .pinnedPublicKey(try other.publicKeyPin()))
+        let refused = await #expect(throws: (any Error).self) { _ = try await wrong.listMachines(cluster: "lab") }
+        #expect("\(refused.map { "\($0)" } ?? "")".contains("pinned"), "\(String(describing: refused))")
+        #expect(model.log.count == seen, "a wrong pin is refused in the handshake, before any request")
     }
 
     @Test func idsAndTagsParse() {

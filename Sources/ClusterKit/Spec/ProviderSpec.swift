@@ -125,13 +125,15 @@ public struct ProxmoxSettings: Sendable, Hashable {
     }
 }
 
-/// How to trust a server's TLS certificate. Verification is never turned off.
+/// How to trust a server's TLS certificate. The server is always verified: by its chain, or by
+/// its exact public key.
 public enum TLSTrust: Sendable, Hashable {
     /// The system's CA store.
     case system
     /// A PEM CA bundle file.
     case caFile(String)
-    /// A pinned public key, `sha256//<base64>` as libcurl's `CURLOPT_PINNEDPUBLICKEY` takes it.
+    /// A pinned public key, `sha256//<base64>` as libcurl's `CURLOPT_PINNEDPUBLICKEY` takes it:
+    /// the key must match and that is enough (a self-signed certificate is then trusted).
     case pinnedPublicKey(String)
 }
 

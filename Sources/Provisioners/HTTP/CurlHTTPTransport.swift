@@ -6,8 +6,9 @@ import Synchronization
 /// The libcurl transport: one fresh easy handle per request, performed on a dedicated dispatch
 /// queue so the blocking `curl_easy_perform` never occupies a thread of Swift's cooperative pool.
 ///
-/// TLS peer and host verification are always on (`CURLOPT_SSL_VERIFYPEER=1`,
-/// `CURLOPT_SSL_VERIFYHOST=2`); ``TLSTrust`` only chooses what to trust. Proxy environment
+/// The server is always verified: against the system store or a CA file (`CURLOPT_SSL_VERIFYPEER=1`,
+/// `CURLOPT_SSL_VERIFYHOST=2`), or, for ``TLSTrust/pinnedPublicKey(_:)``, by its exact public key
+/// alone (see ``trust(_:_:)``). Proxy environment
 /// variables (`https_proxy`, `no_proxy`, ...) are honoured because libcurl reads them by default
 /// and nothing here turns that off (libcurl docs, CURLOPT_PROXY).
 public struct CurlHTTPTransport: HTTPTransport {
@@ -43,19 +44,29 @@ public struct CurlHTTPTransport: HTTPTransport {
         return max(1, Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000))
     }
 
-    private static func perform(_ request: HTTPRequest, _ configuration: HTTPClientConfiguration, _ transfer: CurlTransfer) throws(HTTPError) -> HTTPResponse {
-        let handle = try CurlEasyHandle()
-        try handle.set(CURLOPT_URL, request.url)
-        // Only HTTP(S): a redirect or a typo must not reach file:// or other schemes.
-        try handle.set(CURLOPT_PROTOCOLS_STR, "http,https")
-        try handle.set(CURLOPT_NOSIGNAL, 1)
+    /// How the server is verified.
+    ///
+    /// A pin alone is the whole trust, like an SSH host key: a stock Proxmox VE certificate is
+    /// self-signed, so no chain or name check can pass, and the key's hash is the thing the user
+    /// checked. libcurl compares the pin during the handshake even with `CURLOPT_SSL_VERIFYPEER`
+    /// off and "aborts the connection before sending or receiving any data" on a mismatch
+    /// (libcurl docs, CURLOPT_PINNEDPUBLICKEY: "This option is independent of option
+    /// CURLOPT_SSL_VERIFYPEER"), so chain and host checks are turned off only in that case.
+    private static func trust(_ handle: CurlEasyHandle, _ configuration: HTTPClientConfiguration) throws(HTTPError) {
+        switch configuration.tls {
+        case .pinnedPublicKey(let pin):
+            try handle.set(CURLOPT_PINNEDPUBLICKEY, pin)
+            try handle.set(CURLOPT_SSL_VERIFYPEER, 0)
+            try handle.set(CURLOPT_SSL_VERIFYHOST, 0)
+            return
+        case .system:
+            break
+        case .caFile(let path):
+            try handle.set(CURLOPT_CAINFO, path)
+        }
         try handle.set(CURLOPT_SSL_VERIFYPEER, 1)
         try handle.set(CURLOPT_SSL_VERIFYHOST, 2)
-        switch configuration.tls {
-        case .system: break
-        case .caFile(let path): try handle.set(CURLOPT_CAINFO, path)
-        case .pinnedPublicKey(let pin): try handle.set(CURLOPT_PINNEDPUBLICKEY, pin)
-        }
+        // An extra pin on top of a verified chain (a CA file and the server's key, say).
         if let pin = configuration.pinnedPublicKey { try handle.set(CURLOPT_PINNEDPUBLICKEY, pin) }
         if let authority = configuration.certificateAuthorityPEM {
             // The blob takes precedence over CURLOPT_CAINFO; clearing CAPATH as well keeps the
@@ -64,12 +75,25 @@ public struct CurlHTTPTransport: HTTPTransport {
             try handle.set(CURLOPT_CAINFO_BLOB, blob: Array(authority.utf8))
             try handle.set(CURLOPT_CAPATH, pointer: nil)
         }
-        if let identity = configuration.clientIdentity {
-            try handle.set(CURLOPT_SSLCERTTYPE, "PEM")
-            try handle.set(CURLOPT_SSLCERT_BLOB, blob: Array(identity.certificatePEM.utf8))
-            try handle.set(CURLOPT_SSLKEYTYPE, "PEM")
-            try handle.set(CURLOPT_SSLKEY_BLOB, blob: Array(identity.keyPEM.utf8))
-        }
+    }
+
+    /// The client certificate a server that asks for one (the Kubernetes API server) checks.
+    private static func identify(_ handle: CurlEasyHandle, _ configuration: HTTPClientConfiguration) throws(HTTPError) {
+        guard let identity = configuration.clientIdentity else { return }
+        try handle.set(CURLOPT_SSLCERTTYPE, "PEM")
+        try handle.set(CURLOPT_SSLCERT_BLOB, blob: Array(identity.certificatePEM.utf8))
+        try handle.set(CURLOPT_SSLKEYTYPE, "PEM")
+        try handle.set(CURLOPT_SSLKEY_BLOB, blob: Array(identity.keyPEM.utf8))
+    }
+
+    private static func perform(_ request: HTTPRequest, _ configuration: HTTPClientConfiguration, _ transfer: CurlTransfer) throws(HTTPError) -> HTTPResponse {
+        let handle = try CurlEasyHandle()
+        try handle.set(CURLOPT_URL, request.url)
+        // Only HTTP(S): a redirect or a typo must not reach file:// or other schemes.
+        try handle.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        try handle.set(CURLOPT_NOSIGNAL, 1)
+        try trust(handle, configuration)
+        try identify(handle, configuration)
         try handle.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(configuration.connectTimeout))
         try handle.set(CURLOPT_TIMEOUT_MS, milliseconds(configuration.totalTimeout))
         try handle.set(CURLOPT_USERAGENT, configuration.userAgent)

@@ -2,11 +2,11 @@ public import ClusterKit
 
 /// Transport settings for one API endpoint.
 public struct HTTPClientConfiguration: Sendable {
-    /// How to trust the server's certificate; verification is always on.
+    /// How to trust the server's certificate: the system store, a CA file, or a pinned key alone
+    /// (then the key must match and that is enough, as for a self-signed Proxmox VE certificate).
     public var tls: TLSTrust
-    /// A public key pin (`sha256//<base64>`) checked in addition to ``tls`` (e.g. a CA file and
-    /// the server's key), for when `tls` itself is not `.pinnedPublicKey`. Pinning never
-    /// replaces chain verification (libcurl docs, CURLOPT_PINNEDPUBLICKEY).
+    /// A public key pin (`sha256//<base64>`) checked in addition to a verified chain (a CA file
+    /// and the server's key), for when `tls` itself is not `.pinnedPublicKey`.
     public var pinnedPublicKey: String?
     /// CA certificates, PEM, trusted instead of ``tls``'s CA and the system store when set (a
     /// kubeconfig's `certificate-authority-data`): the server must chain to exactly these.

@@ -6,13 +6,16 @@ import Foundation
 ///
 /// Each node is a qcow2 overlay on one base image, booted with a `cidata` seed ISO that carries
 /// its machine config, and recorded in the domain's `<metadata>` so ``listMachines(cluster:)``
-/// reads the inventory back from libvirt.
+/// reads the inventory back from libvirt. A node's files live in its cluster's directory beside
+/// the base images (``LibvirtNodeVolumes``): a failed create removes them, and
+/// ``deleteClusterResources(cluster:)`` sweeps whatever an interrupted run left there.
 public struct LibvirtProvisioner: Provisioner {
     public let name: String
     public let settings: LibvirtSettings
     public let imageSource: LibvirtImageSource?
-    /// How long ``waitUntilRunning(_:)`` waits for an address before returning the machine without
-    /// one (guests without a DHCP lease libvirt can see, such as user-mode networking).
+    /// How long ``waitUntilRunning(_:)`` waits for a guest on a network or bridge to be running at
+    /// an address before it fails with a timeout naming the node. With user-mode networking libvirt
+    /// sees no address at all, so there a running domain is done.
     public var addressTimeout: Duration
     private let shell: any RemoteShell
     private let time: any TimeSource
@@ -92,7 +95,21 @@ public struct LibvirtProvisioner: Provisioner {
         }
     }
 
-    public func deleteClusterResources(cluster: String) async throws {}
+    /// Removes what a failed or interrupted run left in the cluster's storage directory: every
+    /// file there whose node has no domain any more; the directory itself once it is empty.
+    public func deleteClusterResources(cluster: String) async throws {
+        let directory = try await clusterDirectory(cluster)
+        let listing = try await shell.run(RemoteCommand("find", directory, "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\n"), stdin: nil)
+        guard listing.exitStatus == 0 else { return }  // no directory: nothing was ever made
+        let nodes = Set(try await listMachines(cluster: cluster).map(\.identity.node))
+        let orphans = listing.stdoutText.split(whereSeparator: \.isNewline).map(String.init).filter { entry in
+            !nodes.contains(LibvirtNodeVolumes.owner(of: entry))
+        }
+        if !orphans.isEmpty {
+            try await check(RemoteCommand(["rm", "-rf"] + orphans.map { "\(directory)/\($0)" }), "removing leftovers of cluster \(cluster)")
+        }
+        _ = try await shell.run(RemoteCommand("rmdir", directory), stdin: nil)
+    }
 
     // MARK: machines
 
@@ -110,32 +127,51 @@ public struct LibvirtProvisioner: Provisioner {
     public func createMachine(_ request: MachineRequest) async throws -> ObservedMachine {
         let node = request.identity.node
         if let existing = try await observe(domain: node) { return existing }
-        let directory = try await storageDirectory()
-        let disk = "\(directory)/\(node).qcow2"
-        let seed = "\(directory)/\(node)-cidata.iso"
-        let mac = Self.macAddress(for: node)
+        let files = try await volumes(of: request.identity)
+        var defined = false
+        do {
+            var machine = try await define(request, files: files, defined: &defined)
+            // Started is not done: the guest has no address until its DHCP client gets a lease
+            // (seconds under KVM, tens of seconds under TCG), so the caller must wait for it.
+            if machine.addresses.isEmpty && waitsForAddress { machine.phase = .provisioning }
+            return machine
+        } catch {
+            // Nothing of a failed create stays behind: the domain if this call defined it, and its files.
+            if defined {
+                _ = try? await shell.run(virshCommand(["destroy", node]), stdin: nil)
+                _ = try? await shell.run(virshCommand(["undefine", node]), stdin: nil)
+            }
+            _ = try? await shell.run(RemoteCommand(["rm", "-rf"] + files.all), stdin: nil)
+            throw error
+        }
+    }
 
-        var overlay = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", request.image.id, disk]
+    /// Builds the overlay and seed, defines and starts the domain; sets `defined` once it is.
+    private func define(_ request: MachineRequest, files: LibvirtNodeVolumes, defined: inout Bool) async throws -> ObservedMachine {
+        let node = request.identity.node
+        let mac = Self.macAddress(for: node)
+        try await check(RemoteCommand("mkdir", "-p", "-m", "0755", files.directory), "preparing the storage of \(node)")
+
+        var overlay = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", request.image.id, files.disk]
         if let disk = request.size.diskGiB { overlay.append("\(disk)G") }
         try await check(RemoteCommand(overlay), "creating the disk of \(node)")
 
-        let seedDirectory = "\(directory)/.\(node)-cidata"
-        try await check(RemoteCommand("mkdir", "-p", "-m", "0700", seedDirectory), "preparing the seed of \(node)")
-        var files = ["meta-data", "network-config"]
-        try await shell.upload(Array(Self.metaData(node: node).utf8), to: "\(seedDirectory)/meta-data", mode: 0o600)
-        try await shell.upload(Array(Self.networkConfig(mac: mac).utf8), to: "\(seedDirectory)/network-config", mode: 0o600)
+        try await check(RemoteCommand("mkdir", "-p", "-m", "0700", files.seedDirectory), "preparing the seed of \(node)")
+        var seedFiles = ["meta-data", "network-config"]
+        try await shell.upload(Array(Self.metaData(node: node).utf8), to: "\(files.seedDirectory)/meta-data", mode: 0o600)
+        try await shell.upload(Array(Self.networkConfig(mac: mac).utf8), to: "\(files.seedDirectory)/network-config", mode: 0o600)
         if let userData = request.userData {
-            try await shell.upload(userData.bytes, to: "\(seedDirectory)/user-data", mode: 0o600)
-            files.insert("user-data", at: 0)
+            try await shell.upload(userData.bytes, to: "\(files.seedDirectory)/user-data", mode: 0o600)
+            seedFiles.insert("user-data", at: 0)
         }
         try await check(
             RemoteCommand(
-                ["genisoimage", "-quiet", "-output", seed, "-volid", "cidata", "-joliet", "-rock"]
-                    + files.map { "\(seedDirectory)/\($0)" }),
+                ["genisoimage", "-quiet", "-output", files.seed, "-volid", "cidata", "-joliet", "-rock"]
+                    + seedFiles.map { "\(files.seedDirectory)/\($0)" }),
             "building the cidata seed of \(node)")
         // The seed holds the machine config: readable by the hypervisor only.
-        _ = try await shell.run(RemoteCommand("rm", "-rf", seedDirectory), stdin: nil)
-        try await check(RemoteCommand("chmod", "0600", seed), "protecting the seed of \(node)")
+        _ = try await shell.run(RemoteCommand("rm", "-rf", files.seedDirectory), stdin: nil)
+        try await check(RemoteCommand("chmod", "0600", files.seed), "protecting the seed of \(node)")
 
         // KVM only when the guest's QEMU (user libvirt-qemu, group kvm on Debian) can open /dev/kvm;
         // a root-only device (containers, nested sandboxes) means software emulation (TCG).
@@ -143,13 +179,13 @@ public struct LibvirtProvisioner: Provisioner {
         let kvm = groupAccess.exitStatus == 0 && !groupAccess.stdoutText.isEmpty
         let metadata = LibvirtDomainMetadata(identity: request.identity, size: request.size, imageID: request.image.id)
         let xml = domainXML(
-            node: node, metadata: metadata, kvm: kvm, disk: disk, seed: seed, mac: mac,
+            node: node, metadata: metadata, kvm: kvm, disk: files.disk, seed: files.seed, mac: mac,
             cpus: request.size.cpus ?? 2, memoryMiB: request.size.memoryMiB ?? 2048)
-        let xmlFile = "\(directory)/.\(node).xml"
-        try await shell.upload(Array(xml.utf8), to: xmlFile, mode: 0o600)
-        let defined = try await shell.run(virshCommand(["define", xmlFile]), stdin: nil)
-        _ = try? await shell.run(RemoteCommand("rm", "-f", xmlFile), stdin: nil)
-        guard defined.exitStatus == 0 else { throw failure(defined, "defining domain \(node)") }
+        try await shell.upload(Array(xml.utf8), to: files.xml, mode: 0o600)
+        let result = try await shell.run(virshCommand(["define", files.xml]), stdin: nil)
+        _ = try? await shell.run(RemoteCommand("rm", "-f", files.xml), stdin: nil)
+        guard result.exitStatus == 0 else { throw failure(result, "defining domain \(node)") }
+        defined = true
         try await virsh(["start", node], "starting domain \(node)")
         guard let machine = try await observe(domain: node) else {
             throw ClusterError(.provider, "domain \(node) vanished right after it was started on \(settings.ssh.host)")
@@ -157,19 +193,31 @@ public struct LibvirtProvisioner: Provisioner {
         return machine
     }
 
+    /// Whether a guest's address can be seen at all: libvirt knows DHCP leases (and ARP entries)
+    /// on a network or bridge, but nothing of user-mode networking.
+    private var waitsForAddress: Bool { settings.network != nil || settings.bridge != nil }
+
     public func waitUntilRunning(_ machine: ObservedMachine) async throws -> ObservedMachine {
         let start = time.now
+        let node = machine.identity.node
         while true {
-            guard let current = try await observe(domain: machine.identity.node) else {
-                throw ClusterError(.notFound, "domain \(machine.identity.node) is gone from \(settings.ssh.host)")
+            guard let current = try await observe(domain: node) else {
+                throw ClusterError(.notFound, "domain \(node) is gone from \(settings.ssh.host)")
             }
             if current.phase == .failed {
                 throw ClusterError(
-                    .provider, "domain \(machine.identity.node) crashed on \(settings.ssh.host)",
-                    hint: "see /var/log/libvirt/qemu/\(machine.identity.node).log on the host")
+                    .provider, "domain \(node) crashed on \(settings.ssh.host)",
+                    hint: "see /var/log/libvirt/qemu/\(node).log on the host")
             }
-            if current.phase == .running && (!current.addresses.isEmpty || time.now - start >= addressTimeout) {
+            if current.phase == .running && (!current.addresses.isEmpty || !waitsForAddress) {
                 return current
+            }
+            if time.now - start >= addressTimeout {
+                let state = current.phase == .running ? "is running but has no address" : "is not running"
+                throw ClusterError(
+                    .timeout, "domain \(node) on \(settings.ssh.host) \(state) after \(addressTimeout)",
+                    hint: "check that its network \(settings.network ?? settings.bridge ?? "") hands out DHCP leases "
+                        + "(`virsh net-dhcp-leases`) and see /var/log/libvirt/qemu/\(node).log")
             }
             try await time.sleep(for: .seconds(2))
         }
@@ -187,10 +235,8 @@ public struct LibvirtProvisioner: Provisioner {
             }
             try await virsh(["undefine", node], "undefining domain \(node)")
         }
-        let directory = try await storageDirectory()
-        try await check(
-            RemoteCommand("rm", "-f", "\(directory)/\(node).qcow2", "\(directory)/\(node)-cidata.iso"),
-            "removing the storage of \(node)")
+        let files = try await volumes(of: machine.identity)
+        try await check(RemoteCommand(["rm", "-rf"] + files.all), "removing the storage of \(node)")
     }
 
     // MARK: reading domains
@@ -308,6 +354,16 @@ public struct LibvirtProvisioner: Provisioner {
             </domain>
 
             """
+    }
+
+    /// Where one cluster's volumes live: a directory named for the cluster beside the base images,
+    /// so everything a run creates carries the cluster's mark and `down` can find it all.
+    private func clusterDirectory(_ cluster: String) async throws -> String {
+        "\(try await storageDirectory())/\(LibvirtNodeVolumes.directoryPrefix)\(cluster)"
+    }
+
+    private func volumes(of identity: NodeIdentity) async throws -> LibvirtNodeVolumes {
+        LibvirtNodeVolumes(directory: try await clusterDirectory(identity.cluster), node: identity.node)
     }
 
     /// The directory holding the base image and node volumes: `storageDir`, or the storage pool's path.

@@ -14,6 +14,8 @@ public struct ProxmoxProvisioner: Provisioner {
     private let http: HTTPClient
     private let time: any TimeSource
     private let token: String
+    /// One per provider: shared by every copy of this value, so concurrent creates never pick one id.
+    private let ids = ProxmoxVMIDAllocator()
     /// How long to wait for one Proxmox task.
     public var taskTimeout: Duration = .seconds(600)
 
@@ -67,7 +69,9 @@ public struct ProxmoxProvisioner: Provisioner {
                 providerID: String(vmid), provider: name, identity: identity,
                 phase: status == "running" ? .running : status == "stopped" ? .stopped : .provisioning,
                 size: MachineSize(
-                    cpus: Self.int(resource["maxcpu"]), memoryMiB: Self.int(resource["maxmem"]).map { $0 / 1_048_576 }),
+                    cpus: Self.int(resource["maxcpu"]), memoryMiB: Self.int(resource["maxmem"]).map { $0 / 1_048_576 },
+                    // maxdisk is the boot disk's size in bytes (Proxmox VE API, /cluster/resources).
+                    diskGiB: Self.int(resource["maxdisk"]).flatMap { $0 > 0 ? $0 / 1_073_741_824 : nil }),
                 location: node, imageID: String(settings.templateVMID))
             if machine.phase == .running { machine.addresses = await addresses(vmid: vmid, node: node) }
             machines.append(machine)
@@ -76,23 +80,20 @@ public struct ProxmoxProvisioner: Provisioner {
     }
 
     public func createMachine(_ request: MachineRequest) async throws -> ObservedMachine {
-        if let existing = try await listMachines(cluster: request.identity.cluster).first(where: {
-            $0.identity.node == request.identity.node
-        }) {
+        let identity = request.identity
+        if let existing = try await listMachines(cluster: identity.cluster).first(where: { $0.identity.node == identity.node }) {
             return existing
         }
-        guard let vmid = Self.int(try await call(.get, "/cluster/nextid")) else {
-            throw ClusterError(.provider, "Proxmox did not hand out a free VM id")
-        }
         let template = Int(request.image.id) ?? settings.templateVMID
-        var clone: [(String, String)] = [
-            ("newid", String(vmid)), ("name", request.identity.node), ("full", settings.linkedClone ? "0" : "1"),
-        ]
-        if !settings.linkedClone { clone.append(("storage", settings.storage)) }
-        try await waitForTask(try await call(.post, "/nodes/\(settings.node)/qemu/\(template)/clone", form: clone))
+        let vmid: Int
+        if let adopted = try await unfinishedClone(of: identity) {
+            vmid = adopted
+        } else {
+            vmid = try await clone(request, from: template)
+        }
 
         var config: [(String, String)] = [
-            ("tags", ProxmoxTags.tags(for: request.identity).joined(separator: ";")),
+            ("tags", ProxmoxTags.tags(for: identity).joined(separator: ";")),
             ("net0", "virtio,bridge=\(settings.bridge)"), ("ipconfig0", "ip=dhcp"), ("agent", "1"),
         ]
         if let cpus = request.size.cpus { config.append(("cores", String(cpus))) }
@@ -100,13 +101,117 @@ public struct ProxmoxProvisioner: Provisioner {
         // POST config runs as a task (PUT is synchronous); either way the change is done on return.
         let answer = try await call(.post, "/nodes/\(settings.node)/qemu/\(vmid)/config", form: config)
         if answer is String { try await waitForTask(answer) }
+        await ids.forgetClone(node: identity.node)
         if let disk = request.size.diskGiB {
-            _ = try await call(.put, "/nodes/\(settings.node)/qemu/\(vmid)/resize", form: [("disk", "scsi0"), ("size", "\(disk)G")])
+            // resize answers a task id (Proxmox VE API, PUT /nodes/{node}/qemu/{vmid}/resize: "the task ID").
+            let resize = try await call(.put, "/nodes/\(settings.node)/qemu/\(vmid)/resize", form: [("disk", "scsi0"), ("size", "\(disk)G")])
+            if resize is String { try await waitForTask(resize) }
         }
         try await waitForTask(try await call(.post, "/nodes/\(settings.node)/qemu/\(vmid)/status/start"))
         return ObservedMachine(
-            providerID: String(vmid), provider: name, identity: request.identity, phase: .provisioning, size: request.size,
+            providerID: String(vmid), provider: name, identity: identity, phase: .provisioning, size: request.size,
             location: settings.node, imageID: String(template))
+    }
+
+    // MARK: cloning
+
+    /// How many ids a clone tries before giving up (each refusal means someone took the id).
+    static let cloneAttempts = 20
+
+    /// Clones the template to a fresh id and waits for the clone task; returns the id.
+    ///
+    /// The clone carries the node's name and a description naming the cluster, so a clone whose
+    /// answer was lost is recognised by ``unfinishedClone(of:)`` before its tags are set.
+    private func clone(_ request: MachineRequest, from template: Int) async throws -> Int {
+        let identity = request.identity
+        var form: [(String, String)] = [
+            ("name", identity.node), ("description", ProxmoxTags.description(for: identity)),
+            ("full", settings.linkedClone ? "0" : "1"),
+        ]
+        if !settings.linkedClone { form.append(("storage", settings.storage)) }
+        for _ in 0..<Self.cloneAttempts {
+            guard let start = Self.int(try await call(.get, "/cluster/nextid")) else {
+                throw ClusterError(.provider, "Proxmox did not hand out a free VM id")
+            }
+            let vmid = try await ids.claim(from: start) { candidate in try await self.isFree(candidate) }
+            await ids.noteCloneSent(node: identity.node, vmid: vmid)
+            let task: Any?
+            do {
+                task = try await call(.post, "/nodes/\(settings.node)/qemu/\(template)/clone", form: [("newid", String(vmid))] + form)
+            } catch let error as ClusterError where Self.isTaken(error) {
+                // Taken between our check and the clone: by someone else (try the next id), or by
+                // this very clone, accepted but its answer lost and the POST sent again.
+                if try await isOurClone(vmid, identity) { return vmid }
+                continue
+            }
+            try await waitForTask(task)
+            return vmid
+        }
+        throw ClusterError(
+            .provider, "every VM id Proxmox offered for \(identity.node) was taken before the clone (\(Self.cloneAttempts) tries)",
+            hint: "something else is creating VMs on \(settings.node) at a high rate; run again")
+    }
+
+    /// Asks Proxmox whether `vmid` is free now (`GET /cluster/nextid?vmid=N`: "Pass a VMID to
+    /// assert that its free (at time of check)"; a taken id is a 400 parameter error).
+    private func isFree(_ vmid: Int) async throws -> Bool {
+        do {
+            _ = try await call(.get, "/cluster/nextid", query: [("vmid", String(vmid))])
+            return true
+        } catch let error as ClusterError where (error.cause as? HTTPError)?.status == 400 {
+            return false
+        }
+    }
+
+    /// A clone of `identity` made earlier whose configuration never happened: the one this
+    /// process last sent for the node, or an untagged VM with the node's name and our description
+    /// (waiting for clones still under way to end first).
+    private func unfinishedClone(of identity: NodeIdentity) async throws -> Int? {
+        if let sent = await ids.cloneSent(for: identity.node) {
+            if try await isOurClone(sent, identity) { return sent }
+            await ids.forgetClone(node: identity.node)
+        }
+        let resources = try await call(.get, "/cluster/resources", query: [("type", "vm")]) as? [[String: Any]] ?? []
+        for resource in resources where Self.int(resource["template"]) != 1 {
+            // A clone still running has no name yet (its config is the temporary one): it may be
+            // ours, sent by a run that died before the answer came, so wait for it to show.
+            let name = resource["name"] as? String
+            let cloning = name == nil && resource["lock"] as? String == "clone"
+            guard name == identity.node || cloning, let vmid = Self.int(resource["vmid"]),
+                !(resource["tags"] as? String ?? "").contains(ProxmoxTags.marker)
+            else { continue }
+            if try await isOurClone(vmid, identity) { return vmid }
+        }
+        return nil
+    }
+
+    /// Whether VM `vmid` is a finished clone made for `identity`, waiting while it is still being
+    /// cloned: a clone's temporary config holds only `lock: clone` until its task ends.
+    private func isOurClone(_ vmid: Int, _ identity: NodeIdentity) async throws -> Bool {
+        let start = time.now
+        while true {
+            let config: [String: Any]
+            do {
+                config = try await call(.get, "/nodes/\(settings.node)/qemu/\(vmid)/config") as? [String: Any] ?? [:]
+            } catch let error as ClusterError where error.code == .notFound {
+                return false
+            }
+            if config["lock"] as? String != "clone" {
+                return config["name"] as? String == identity.node
+                    && (config["description"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines)
+                        == ProxmoxTags.description(for: identity)
+            }
+            if time.now - start >= taskTimeout {
+                throw ClusterError(.timeout, "VM \(vmid) on \(settings.node) stayed locked by a clone for \(taskTimeout)")
+            }
+            try await time.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Proxmox's refusal of a clone to a taken id: HTTP 500 "unable to create VM <id>: config
+    /// file already exists" (PVE::API2::Qemu clone_vm).
+    static func isTaken(_ error: ClusterError) -> Bool {
+        error.message.contains("already exists")
     }
 
     public func waitUntilRunning(_ machine: ObservedMachine) async throws -> ObservedMachine {
@@ -209,6 +314,12 @@ public struct ProxmoxProvisioner: Provisioner {
         do {
             response = try await http.send(HTTPRequest(method: method, url: url, headers: headers, body: body))
         } catch let error as HTTPError {
+            if error.isTransient {
+                // Still failing after the client's own retries: the executor may try the step again.
+                throw ProvisionerError(
+                    .unavailable, "\(method.rawValue) \(path): \(error.message)", provider: name, hint: error.hint, isTransient: true,
+                    retryAfter: error.retryAfter)
+            }
             throw ClusterError(
                 error.status == 404 || error.status == 500 && error.message.contains("does not exist") ? .notFound : .provider,
                 "Proxmox \(method.rawValue) \(path): \(error.message)", hint: error.hint, cause: error)
@@ -233,8 +344,9 @@ public struct ProxmoxProvisioner: Provisioner {
         var error = HTTPError(
             code: .status, message: message, hint: response.status == 401 ? "check the API token and its privileges" : nil,
             status: response.status, fieldErrors: fields, response: response)
-        // Proxmox answers 500 for a VM that does not exist; retrying cannot help.
-        if message.contains("does not exist") { error.transient = false }
+        // Proxmox answers 500 for a VM that does not exist and for a clone to a taken id ("config
+        // file already exists"); retrying the same request cannot help.
+        if message.contains("does not exist") || message.contains("already exists") { error.transient = false }
         return error
     }
 

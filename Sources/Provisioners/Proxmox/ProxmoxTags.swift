@@ -12,6 +12,12 @@ public enum ProxmoxTags {
             .map { $0.lowercased() }
     }
 
+    /// The description a clone is made with: it marks the VM as this node's before tags are set
+    /// (the clone API takes `name` and `description`, not tags; Proxmox VE API, `.../clone`).
+    public static func description(for identity: NodeIdentity) -> String {
+        "\(marker): node \(identity.node) of cluster \(identity.cluster)"
+    }
+
     /// The identity recorded in a VM's tags and name, or nil when it is not a clusterctl VM.
     public static func identity(tags: String, name: String) -> NodeIdentity? {
         let list = tags.split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).map(String.init)
