@@ -5,11 +5,11 @@ import Testing
 
 /// The example specs, with all their patches, give configs that the official schema accepts.
 @Suite struct ExampleSpecConfigTests {
-    @Test(arguments: ["home", "lab"])
+    @Test(.requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14), arguments: ["home", "lab"])
     func everyNodeConfigOfTheExampleValidates(cluster: String) throws {
         let root = CLIHarness.packageRoot()
         let loaded = try SpecLoader.load(path: root.appendingPathComponent("clusters/\(cluster).yaml").path)
-        let source = TalosConfigSource(spec: loaded.spec, secrets: try TalosFixture.referenceSecrets())
+        let source = TalosConfigSource(spec: loaded.spec, secrets: try TalosFixture.secrets())
         let plan = Planner.plan(spec: loaded.spec, observed: ObservedCluster(machines: []))
         #expect(!plan.desired.isEmpty)
         let schema = try TalosFixture.schema(for: ConfigContract(talosVersion: loaded.spec.talos.version))

@@ -212,7 +212,7 @@ struct HetznerProvisionerTests {
         try await env.provisioner.deleteMachine(machines[0])
     }
 
-    @Test("every request of up, floating IP, down and image build is valid against cloud.spec.json")
+    @Test("every request of up, floating IP, down and image build is valid against cloud.spec.json", .requiresReference(ReferenceData.hetznerOpenAPI))
     func openAPIValidation() async throws {
         let env = try HetznerTestEnvironment()
         let shell = HetznerRecordingShell()
