@@ -24,34 +24,33 @@ from collections import Counter
 text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
 status = int(sys.argv[2])
 # Swift Testing prints one line per finished test: `<symbol> Test <name> passed|failed|skipped ...`
-# (parameterized tests once, after their cases), and a closing `Test run with N tests ...`.
+# (a parameterized test once, as `Test <name> with N test cases passed`), and a closing
+# `Test run with N tests ...`.
 # XCTest, where a target still has any, prints `Test Case '...' passed|failed|skipped`.
-outcome = re.compile(r'^\S+ Test (?P<name>"(?:[^"\\]|\\.)*"|\S+) (?P<result>passed|failed|skipped)\b')
+outcome = re.compile(r'^\S+ Test (?P<name>"(?:[^"\\]|\\.)*"|[^"\s]\S*)(?: with \d+ test cases?)? (?P<result>passed|failed|skipped)\b')
 xctest = re.compile(r"^Test Case '(?P<name>[^']+)' (?P<result>passed|failed|skipped)")
-results = {}
+counts = Counter()
+failed = []
 reasons = Counter()
 for line in text.splitlines():
     match = outcome.match(line) or xctest.match(line)
     if not match:
         continue
-    name, result = match["name"], match["result"]
-    if result == "failed" and name in results and results[name] == "passed":
-        continue
-    results[name] = result
-    if result == "skipped":
+    result = match["result"]
+    counts[result] += 1
+    if result == "failed":
+        failed.append(match["name"])
+    elif result == "skipped":
         reason = re.search(r'skipped: "(.*)"', line)
         reasons[reason.group(1) if reason else "no reason given"] += 1
-counts = Counter(results.values())
 ran = counts["passed"] + counts["failed"]
 print()
 print(f"== summary: {ran} tests ran, {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
 for reason, count in reasons.most_common():
     print(f"   {count} skipped: {reason}")
-if counts["failed"]:
-    for name, result in sorted(results.items()):
-        if result == "failed":
-            print(f"   failed: {name}")
-if not results:
+for name in failed:
+    print(f"   failed: {name}")
+if not counts:
     print("   (no per-test results found in the output)")
 print(f"== swift test exit code {status}")
 PY
