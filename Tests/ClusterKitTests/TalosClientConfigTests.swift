@@ -81,7 +81,7 @@ struct TalosClientConfigTests {
         let text = try TalosFixture.openssl(["x509", "-in", crt.path, "-noout", "-text"]).output
         #expect(text.contains("Subject: O = os:admin"))
         #expect(text.contains("Issuer: O = talos"))
-        #expect(text.contains("Not Before: Jan 15 08:00:00 2027 GMT"))
+        #expect(text.contains("Not Before: Jan 15 07:59:50 2027 GMT"), "backdated 10 s")
         #expect(text.contains("Not After : Jan 15 08:00:00 2028 GMT"))
         #expect(text.contains("TLS Web Client Authentication") && !text.contains("CA:TRUE"))
         #expect(try TalosFixture.openssl(["pkey", "-in", key.path, "-noout", "-text"]).output.contains("ED25519 Private-Key"))
@@ -124,6 +124,7 @@ struct TalosClientConfigTests {
         let text = try TalosFixture.openssl(["x509", "-in", crt.path, "-noout", "-text"]).output
         #expect(text.contains("Subject: O = system:masters, CN = admin"))
         #expect(text.contains("Issuer: O = kubernetes"))
+        #expect(text.contains("Not Before: Jan 15 07:59:50 2027 GMT"), "backdated 10 s")
         #expect(text.contains("Not After : Jan 15 08:00:00 2028 GMT"))
         #expect(text.contains("ASN1 OID: prime256v1"))
         let keyText = try TalosFixture.openssl(["pkey", "-in", key.path, "-noout", "-text"]).output

@@ -130,7 +130,7 @@ struct TalosMachineConfigTests {
                     .union(node.role == .controlPlane ? ["v1alpha1:cluster.apiServer.certSANs"] : [])
                 : Set(["HostnameConfig:hostname", "UnattendedInstall:apiVersion", "UnattendedInstall:kind", "UnattendedInstall:installer",
                    "UnattendedInstall:installer.image", "UnattendedInstall:provisioning", "UnattendedInstall:provisioning.diskSelector",
-                   "UnattendedInstall:provisioning.diskSelector.match"])
+                   "UnattendedInstall:provisioning.diskSelector.match", "UnattendedInstall:provisioning.wipe"])
                     .union(node.role == .controlPlane ? ["KubeAPIServerConfig:certExtraSANs"] : [])
             #expect(extra == expected, "\(role): additions")
         }
@@ -176,6 +176,10 @@ struct TalosMachineConfigTests {
         config.documents.first { $0["kind"]?.stringValue == kind }
     }
 
+    static let registeredTaint = YAMLTree.sequence([
+        .mapping([YAMLEntry("key", .string("dedicated")), YAMLEntry("value", .string("batch")), YAMLEntry("effect", .string("NoSchedule"))])
+    ])
+
     @Test("the spec's per-node settings land where Talos reads them", arguments: versions)
     func perNodeSettings(version: String) throws {
         let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, endpoint: .floatingIP(name: "ingress"))
@@ -198,7 +202,8 @@ struct TalosMachineConfigTests {
                 #expect(root.value(at: ["cluster", "network", "podSubnets"]) == .sequence([.string("10.244.0.0/16")]))
                 #expect(root.value(at: ["cluster", "network", "serviceSubnets"]) == .sequence([.string("10.96.0.0/12")]))
                 #expect(root.value(at: ["machine", "nodeLabels", "topology.kubernetes.io/zone"]) == (worker ? .string("lab-1") : nil))
-                #expect(root.value(at: ["machine", "nodeTaints", "dedicated"]) == (worker ? .string("batch:NoSchedule") : nil))
+                #expect(root.value(at: ["machine", "nodeTaints"]) == nil, "worker taints are registered by the kubelet")
+                #expect(root.value(at: ["machine", "kubelet", "extraConfig", "registerWithTaints"]) == (worker ? Self.registeredTaint : nil))
                 #expect((root.value(at: ["cluster", "inlineManifests"]) != nil) == !worker)
             } else {
                 #expect(Self.document(config, "KubeClusterConfig")?["endpoint"]?.stringValue == "https://203.0.113.7:6443")
@@ -209,7 +214,8 @@ struct TalosMachineConfigTests {
                 #expect(Self.document(config, "DiscoveryIdentityConfig")?["clusterSecret"]?.stringValue == (try TalosFixture.secrets()).clusterSecret)
                 let nodeConfig = try #require(Self.document(config, "KubeNodeConfig"))
                 #expect(nodeConfig.value(at: ["labels", "topology.kubernetes.io/zone"]) == (worker ? .string("lab-1") : nil))
-                #expect(nodeConfig.value(at: ["taints", "dedicated"]) == (worker ? .string("batch:NoSchedule") : nil))
+                #expect(nodeConfig.value(at: ["taints", "dedicated"]) == nil, "worker taints are registered by the kubelet")
+                #expect(Self.document(config, "KubeletConfig")?.value(at: ["config", "registerWithTaints"]) == (worker ? Self.registeredTaint : nil))
                 #expect((Self.document(config, "KubeInlineManifestConfig") != nil) == !worker)
             }
             #expect(node.installImage == "factory.talos.dev/metal-installer/\(String(repeating: "ab", count: 32)):\(version)")
@@ -223,10 +229,11 @@ struct TalosMachineConfigTests {
         }
     }
 
-    @Test("a VIP endpoint gets a Layer2VIPConfig on control planes when the link is known", .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14), arguments: versions)
+    @Test("a VIP endpoint gets a Layer2VIPConfig on control planes, on the link the spec names", .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14), arguments: versions)
     func vip(version: String) throws {
-        let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, endpoint: .vip("192.168.1.5"))
-        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets(), vipLink: "enp1s0")
+        var spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, endpoint: .vip("192.168.1.5"))
+        spec.endpoint.vipLink = .name("enp1s0")
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets())
         for node in TalosTestSupport.nodes(of: spec) {
             let config = try renderer.render(node)
             let vip = Self.document(config, "Layer2VIPConfig")
