@@ -1,9 +1,12 @@
 public import ClusterKit
 public import Foundation
 
-/// Helpers for the Talos config tests: the reference data, a JSON Schema validator (python3
-/// `jsonschema`, installed by `.ci/setup.d/talos.sh`), the openssl CLI, and specs built in code.
+/// Helpers for the Talos config tests: a JSON Schema validator (python3 `jsonschema`, installed
+/// by `.ci/setup.d/talos.sh`), the openssl CLI, and specs built in code. The reference data they
+/// check against is found through ``ReferenceData``.
 public enum TalosTestSupport {
+    /// Whether the tests run under CI (`CI=true`), where a missing dependency fails instead of
+    /// skipping.
     public static var isCI: Bool { ReferenceData.isCI }
 
     /// The result of running a tool.

@@ -43,11 +43,7 @@ struct SpecTalosRulesTests {
 
     @Test("refused at its place", arguments: cases)
     func refused(_ bad: BadSpec) throws {
-        let text = SpecFixtures.base(replacing: bad.replacements)
-        let error = try #require(throws: SpecError.self) { try SpecLoader.load(yaml: text, file: "clusters/t.yaml") }
-        let matching = error.errors.filter { "\($0.message) \($0.hint ?? "")".contains(bad.fragment) }
-        #expect(!matching.isEmpty, "no error mentions \(bad.fragment); got:\n\(error.description)")
-        #expect(matching.contains { $0.position == bad.position }, "expected at \(bad.position); got:\n\(error.description)")
+        try bad.expectRefused()
     }
 
     @Test("labels a kubelet may set pass; the support window's edges pass", arguments: [
@@ -108,5 +104,18 @@ struct SpecTalosRulesTests {
         let paths = Set(error.errors.map(\.path))
         #expect(paths.isSuperset(of: ["talos.patches[0]", "pools[1].patches[0]", "pools[2].patches[0]", "pools[2].nodePatches.home-big-1"]), "\(error)")
         #expect(error.errors.allSatisfy { $0.line > 0 && $0.column > 0 }, "\(error)")
+    }
+}
+
+extension BadSpec {
+    /// Loads ``SpecFixtures/base`` with the replacements and expects an error mentioning
+    /// `fragment` at `position`, in `clusters/t.yaml`.
+    func expectRefused() throws {
+        let text = SpecFixtures.base(replacing: replacements)
+        let error = try #require(throws: SpecError.self) { try SpecLoader.load(yaml: text, file: "clusters/t.yaml") }
+        let matching = error.errors.filter { "\($0.message) \($0.hint ?? "")".contains(fragment) }
+        #expect(!matching.isEmpty, "no error mentions \(fragment); got:\n\(error.description)")
+        #expect(matching.contains { $0.position == position }, "expected at \(position); got:\n\(error.description)")
+        #expect(matching.allSatisfy { $0.file == "clusters/t.yaml" && !$0.path.isEmpty || $0.path.isEmpty })
     }
 }
