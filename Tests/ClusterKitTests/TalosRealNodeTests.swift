@@ -44,6 +44,14 @@ struct TalosRealNodeTests {
             } else {
                 #expect(links.isEmpty, "\(name) is not a candidate")
             }
+            // KubeSpan neither routes nor dials the shared address (every candidate has it).
+            let kubeSpan = try #require(Self.documents(documents, "KubeSpanConfig").first)
+            if name.hasPrefix("home-cp-") {
+                #expect(kubeSpan.value(at: ["filters", "excludeAdvertisedNetworks"]) == .sequence([.string("203.0.113.7/32")]))
+                #expect(kubeSpan.value(at: ["filters", "endpoints"]) == .sequence(["0.0.0.0/0", "!203.0.113.7/32", "::/0"].map(YAMLTree.string)))
+            } else {
+                #expect(kubeSpan["filters"] == nil, "\(name)")
+            }
             #expect(Self.documents(documents, "HCloudVIPConfig").isEmpty)
             #expect(!YAMLTree.emitDocuments(documents).contains("apiToken"))
         }

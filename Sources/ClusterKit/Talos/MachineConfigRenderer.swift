@@ -205,8 +205,28 @@ public struct MachineConfigRenderer: Sendable {
         ])
     }
 
-    private func kubeSpanDocument() -> YAMLTree? {
-        spec.network.kubeSpan ? Self.document("KubeSpanConfig", ["enabled": .bool(true)]) : nil
+    /// KubeSpan on; on a floating-IP candidate, the shared address is kept out of KubeSpan.
+    /// Every candidate carries it, so advertised over KubeSpan it would be claimed by several
+    /// peers at once (overlapping peer addresses carry no traffic: siderolabs/talos#4562, in
+    /// ../shared/reference/FAILOVER-FACTS.md), and as a WireGuard endpoint it reaches whichever
+    /// node holds the IP, not the peer that announced it. Talos' KubeSpan filters
+    /// (`filters.excludeAdvertisedNetworks`, and `filters.endpoints` with `!` excluding a prefix;
+    /// Talos docs, "KubeSpanConfig" reference) drop it from both.
+    private func kubeSpanDocument(_ node: NodeDescription) -> YAMLTree? {
+        guard spec.network.kubeSpan else { return nil }
+        guard let addressing = FloatingIPAddressing(spec: spec, address: floatingIPAddress), addressing.carries(pool: node.pool) else {
+            return Self.document("KubeSpanConfig", ["enabled": .bool(true)])
+        }
+        return Self.document("KubeSpanConfig", [
+            "enabled": .bool(true),
+            "filters": .obj([
+                // As the Talos docs write such a filter (KubeSpanConfig reference: `0.0.0.0/0`,
+                // `'!192.168.0.0/16'`, `::/0`): the exclusion after its family's catch-all.
+                "endpoints": .strings(addressing.address.contains(":")
+                    ? ["0.0.0.0/0", "::/0", "!\(addressing.hostCIDR)"] : ["0.0.0.0/0", "!\(addressing.hostCIDR)", "::/0"]),
+                "excludeAdvertisedNetworks": .strings([addressing.hostCIDR]),
+            ]),
+        ])
     }
 
     // MARK: - Classic contract
@@ -286,7 +306,7 @@ public struct MachineConfigRenderer: Sendable {
             "version": .string("v1alpha1"), "debug": .bool(false),
             "machine": machine, "cluster": cluster,
         ])
-        return [root, hostnameDocument(node), kubeSpanDocument(), floatingIPDocument(node)].compactMap { $0 } + (try vipDocuments(node))
+        return [root, hostnameDocument(node), kubeSpanDocument(node), floatingIPDocument(node)].compactMap { $0 } + (try vipDocuments(node))
     }
 
     // MARK: - Multi-document contract
@@ -409,7 +429,7 @@ public struct MachineConfigRenderer: Sendable {
                     "wipe": .bool(false),
                 ]),
             ]),
-            kubeSpanDocument(),
+            kubeSpanDocument(node),
             floatingIPDocument(node),
         ]
         return documents.compactMap { $0 } + (try vipDocuments(node))
