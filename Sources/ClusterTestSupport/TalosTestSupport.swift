@@ -1,25 +1,13 @@
 public import ClusterKit
 public import Foundation
 
-/// Helpers for the Talos config tests: the reference data, a JSON Schema validator (python3
-/// `jsonschema`, installed by `.ci/setup.d/talos.sh`), the openssl CLI, and specs built in code.
+/// Helpers for the Talos config tests: a JSON Schema validator (python3 `jsonschema`, installed
+/// by `.ci/setup.d/talos.sh`), the openssl CLI, and specs built in code. The reference data they
+/// check against is found through ``ReferenceData``.
 public enum TalosTestSupport {
-    /// `../shared/reference/talos`: from `CLUSTERCTL_REFERENCE_DIR`, else found by walking up
-    /// from this file.
-    public static func referenceDirectory(filePath: String = #filePath) -> URL? {
-        if let dir = ProcessInfo.processInfo.environment["CLUSTERCTL_REFERENCE_DIR"], !dir.isEmpty {
-            return URL(fileURLWithPath: dir).appendingPathComponent("talos")
-        }
-        var current = URL(fileURLWithPath: filePath).deletingLastPathComponent()
-        while current.path != "/" {
-            let candidate = current.appendingPathComponent("../shared/reference/talos").standardizedFileURL
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("examples").path) { return candidate }
-            current = current.deletingLastPathComponent()
-        }
-        return nil
-    }
-
-    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    /// Whether the tests run under CI (`CI=true`), where a missing dependency fails instead of
+    /// skipping.
+    public static var isCI: Bool { ReferenceData.isCI }
 
     /// The result of running a tool.
     public struct ToolResult: Sendable {

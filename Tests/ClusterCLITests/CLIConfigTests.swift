@@ -33,10 +33,11 @@ import Testing
         #expect(!gen.stdout.contains("BEGIN") && !gen.stderr.contains("BEGIN"))
     }
 
-    @Test func secretsImportExportRoundTripAndRefuseOverwrite() throws {
+    @Test(.requiresReference(ReferenceData.talosSecrets))
+    func secretsImportExportRoundTripAndRefuseOverwrite() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let reference = try #require(TalosTestSupport.referenceDirectory()).appendingPathComponent("examples/secrets.yaml")
+        let reference = try ReferenceData.require(ReferenceData.talosSecrets)
         let imported = try cli.run("secrets", "import", "home", reference.path)
         #expect(imported.status == 0, "\(imported.stderr)")
         let again = try cli.run("secrets", "import", "home", reference.path)

@@ -47,9 +47,13 @@ struct SpecEditorTests {
 
     @Test("the file is rewritten atomically with its mode kept")
     func writesFile() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("editor-\(UUID().uuidString)")
+        // clusters/ with images/ beside it, as in the repository.
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("editor-\(UUID().uuidString)")
+        let directory = base.appendingPathComponent("clusters")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { try? FileManager.default.removeItem(at: base) }
+        try FileManager.default.copyItem(
+            at: URL(fileURLWithPath: SpecFixtures.repositoryRoot).appendingPathComponent("images"), to: base.appendingPathComponent("images"))
         let path = directory.appendingPathComponent("home.yaml").path
         let original = try homeText
         try original.write(toFile: path, atomically: false, encoding: .utf8)

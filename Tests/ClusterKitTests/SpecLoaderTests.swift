@@ -162,11 +162,17 @@ struct SpecLoaderTests {
 
     @Test("file: patches are read relative to the spec file")
     func filePatches() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spec-\(UUID().uuidString)")
+        // clusters/ with images/ beside it, as in the repository.
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("spec-\(UUID().uuidString)")
+        let directory = base.appendingPathComponent("clusters")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("patches"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { try? FileManager.default.removeItem(at: base) }
+        try FileManager.default.copyItem(
+            at: URL(fileURLWithPath: SpecFixtures.repositoryRoot).appendingPathComponent("images"), to: base.appendingPathComponent("images"))
         try "machine:\n  sysctls:\n    vm.max_map_count: \"262144\"\n".write(to: directory.appendingPathComponent("patches/sysctl.yaml"), atomically: true, encoding: .utf8)
-        try "- op: remove\n  path: /cluster/proxy\n".write(to: directory.appendingPathComponent("patches/noproxy.yaml"), atomically: true, encoding: .utf8)
+        // A JSON patch every node's config takes (workers have no cluster.proxy to remove, which
+        // validate would refuse, as gen config would).
+        try "- op: add\n  path: /machine/kubelet/extraArgs\n  value: {max-pods: \"250\"}\n".write(to: directory.appendingPathComponent("patches/noproxy.yaml"), atomically: true, encoding: .utf8)
         let text = SpecFixtures.base(replacing: [4: "  image: default\n  patches: [{file: patches/sysctl.yaml}, {file: patches/noproxy.yaml}]"])
         let specPath = directory.appendingPathComponent("t.yaml").path
         try text.write(toFile: specPath, atomically: true, encoding: .utf8)

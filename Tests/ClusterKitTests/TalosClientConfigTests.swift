@@ -13,7 +13,7 @@ struct TalosClientConfigTests {
         let spec = TalosTestSupport.spec(talos: version, controlPlanes: 3, workers: 2, endpoint: .floatingIP(name: "ingress"))
         var nodes = TalosTestSupport.nodes(of: spec)
         nodes[0].addresses.insert("203.0.113.7", at: 0)
-        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets(), floatingIPAddress: "203.0.113.7")
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets(), floatingIPAddress: "203.0.113.7")
         let directory = try TalosFixture.temporaryDirectory().appendingPathComponent("out")
         let output = try ClusterConfigWriter(renderer: renderer).write(nodes: nodes, to: directory, now: now)
         return (directory, output, nodes)
@@ -41,7 +41,7 @@ struct TalosClientConfigTests {
     @Test("--node writes one machine config; unknown nodes are an error")
     func singleNode() throws {
         let spec = TalosTestSupport.spec(controlPlanes: 1, workers: 1)
-        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets())
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets())
         let directory = try TalosFixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let nodes = TalosTestSupport.nodes(of: spec)
@@ -65,7 +65,7 @@ struct TalosClientConfigTests {
             return
         }
         #expect(listed.count == nodes.count)
-        let secrets = try TalosFixture.referenceSecrets()
+        let secrets = try TalosFixture.secrets()
         #expect(try TalosFixture.decodeBase64(context["ca"]?.stringValue) == secrets.osCA.certificatePEM)
 
         guard TalosFixture.require(TalosTestSupport.opensslAvailable, "openssl") else { return }
@@ -81,7 +81,7 @@ struct TalosClientConfigTests {
         let text = try TalosFixture.openssl(["x509", "-in", crt.path, "-noout", "-text"]).output
         #expect(text.contains("Subject: O = os:admin"))
         #expect(text.contains("Issuer: O = talos"))
-        #expect(text.contains("Not Before: Jan 15 08:00:00 2027 GMT"))
+        #expect(text.contains("Not Before: Jan 15 07:59:50 2027 GMT"), "backdated 10 s")
         #expect(text.contains("Not After : Jan 15 08:00:00 2028 GMT"))
         #expect(text.contains("TLS Web Client Authentication") && !text.contains("CA:TRUE"))
         #expect(try TalosFixture.openssl(["pkey", "-in", key.path, "-noout", "-text"]).output.contains("ED25519 Private-Key"))
@@ -110,7 +110,7 @@ struct TalosClientConfigTests {
         #expect(contexts.first?["name"]?.stringValue == "admin@home")
         #expect(contexts.first?.value(at: ["context", "user"])?.stringValue == "admin@home")
         #expect(contexts.first?.value(at: ["context", "cluster"])?.stringValue == "home")
-        let secrets = try TalosFixture.referenceSecrets()
+        let secrets = try TalosFixture.secrets()
         #expect(try TalosFixture.decodeBase64(clusters.first?.value(at: ["cluster", "certificate-authority-data"])?.stringValue) == secrets.kubernetesCA.certificatePEM)
 
         guard TalosFixture.require(TalosTestSupport.opensslAvailable, "openssl") else { return }
@@ -124,6 +124,7 @@ struct TalosClientConfigTests {
         let text = try TalosFixture.openssl(["x509", "-in", crt.path, "-noout", "-text"]).output
         #expect(text.contains("Subject: O = system:masters, CN = admin"))
         #expect(text.contains("Issuer: O = kubernetes"))
+        #expect(text.contains("Not Before: Jan 15 07:59:50 2027 GMT"), "backdated 10 s")
         #expect(text.contains("Not After : Jan 15 08:00:00 2028 GMT"))
         #expect(text.contains("ASN1 OID: prime256v1"))
         let keyText = try TalosFixture.openssl(["pkey", "-in", key.path, "-noout", "-text"]).output

@@ -7,15 +7,17 @@ import Testing
 struct TalosMachineConfigTests {
     static let versions = ["v1.13.9", "v1.14.0"]
 
-    static func renderAll(_ spec: ClusterSpec, manifests: [InlineManifest] = [], floatingIP: String? = nil) throws -> [(NodeDescription, MachineConfig)] {
+    static func renderAll(
+        _ spec: ClusterSpec, manifests: [InlineManifest] = [], floatingIP: String? = nil, secrets: SecretsBundle? = nil
+    ) throws -> [(NodeDescription, MachineConfig)] {
         let renderer = MachineConfigRenderer(
-            spec: spec, secrets: try TalosFixture.referenceSecrets(), floatingIPAddress: floatingIP, inlineManifests: manifests)
+            spec: spec, secrets: try secrets ?? TalosFixture.secrets(), floatingIPAddress: floatingIP, inlineManifests: manifests)
         return try TalosTestSupport.nodes(of: spec).map { ($0, try renderer.render($0)) }
     }
 
     static let manifests = [InlineManifest(name: "flux-namespace", contents: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n")]
 
-    @Test("every document of every config validates against the official schema", arguments: versions, [true, false])
+    @Test("every document of every config validates against the official schema", .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14), arguments: versions, [true, false])
     func schemaValid(version: String, kubeSpan: Bool) throws {
         guard TalosFixture.require(TalosTestSupport.schemaValidatorAvailable, "python3 with jsonschema and PyYAML") else { return }
         let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, kubeSpan: kubeSpan, discovery: kubeSpan)
@@ -29,13 +31,19 @@ struct TalosMachineConfigTests {
         }
     }
 
-    @Test("the emitter writes talosctl's layout byte for byte", arguments: ["v1.13-base-controlplane", "v1.13-base-worker", "v1.14-base-controlplane", "v1.14-base-worker"])
+    @Test(
+        "the emitter writes talosctl's layout byte for byte",
+        .requiresReference("talos/examples/v1.13-base-controlplane.yaml", "talos/examples/v1.13-base-worker.yaml",
+            "talos/examples/v1.14-base-controlplane.yaml", "talos/examples/v1.14-base-worker.yaml"),
+        arguments: ["v1.13-base-controlplane", "v1.13-base-worker", "v1.14-base-controlplane", "v1.14-base-worker"])
     func emitterMatchesTalosctl(file: String) throws {
-        let text = try String(contentsOf: try TalosFixture.reference().appendingPathComponent("examples/\(file).yaml"), encoding: .utf8)
+        let text = try String(contentsOf: try TalosFixture.reference("examples/\(file).yaml"), encoding: .utf8)
         #expect(YAMLTree.emitDocuments(try YAMLTree.parseDocuments(text)) == text)
     }
 
-    @Test("the schema validator rejects what the schema forbids (so the check above can fail)")
+    @Test(
+        "the schema validator rejects what the schema forbids (so the check above can fail)",
+        .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14, "talos/examples/v1.13-base-worker.yaml"))
     func validatorCatchesErrors() throws {
         guard TalosFixture.require(TalosTestSupport.schemaValidatorAvailable, "python3 with jsonschema and PyYAML") else { return }
         let config = try #require(try Self.renderAll(TalosTestSupport.spec(talos: "v1.14.0", controlPlanes: 1, workers: 0)).first?.1)
@@ -43,7 +51,7 @@ struct TalosMachineConfigTests {
         let result = try TalosTestSupport.validate(yaml: broken, schema: try TalosFixture.schema(for: .multiDocument))
         #expect(result.problems.count == 1)
         // talosctl's own output carries `persist`, which the schema does not list.
-        let reference = try String(contentsOf: try TalosFixture.reference().appendingPathComponent("examples/v1.13-base-worker.yaml"), encoding: .utf8)
+        let reference = try String(contentsOf: try TalosFixture.reference("examples/v1.13-base-worker.yaml"), encoding: .utf8)
         #expect(try TalosTestSupport.validate(yaml: reference, schema: try TalosFixture.schema(for: .classic)).problems.count == 1)
     }
 
@@ -94,12 +102,16 @@ struct TalosMachineConfigTests {
         return result
     }
 
-    @Test("structure and values equal talosctl's for the same secrets, apart from what the spec adds", arguments: versions)
+    @Test(
+        "structure and values equal talosctl's for the same secrets, apart from what the spec adds",
+        .requiresReference(ReferenceData.talosSecrets, "talos/examples/v1.13-base-controlplane.yaml", "talos/examples/v1.13-base-worker.yaml",
+            "talos/examples/v1.14-base-controlplane.yaml", "talos/examples/v1.14-base-worker.yaml"),
+        arguments: versions)
     func matchesReference(version: String) throws {
         let contractName = version == "v1.13.9" ? "v1.13" : "v1.14"
-        for (node, config) in try Self.renderAll(Self.baseSpec(version)) {
+        for (node, config) in try Self.renderAll(Self.baseSpec(version), secrets: try TalosFixture.referenceSecrets()) {
             let role = node.role == .controlPlane ? "controlplane" : "worker"
-            let referenceURL = try TalosFixture.reference().appendingPathComponent("examples/\(contractName)-base-\(role).yaml")
+            let referenceURL = try TalosFixture.reference("examples/\(contractName)-base-\(role).yaml")
             let reference = try YAMLTree.parseDocuments(String(contentsOf: referenceURL, encoding: .utf8))
             let ours = Self.normalized(config.documents)
             let theirs = Self.normalized(reference)
@@ -118,7 +130,7 @@ struct TalosMachineConfigTests {
                     .union(node.role == .controlPlane ? ["v1alpha1:cluster.apiServer.certSANs"] : [])
                 : Set(["HostnameConfig:hostname", "UnattendedInstall:apiVersion", "UnattendedInstall:kind", "UnattendedInstall:installer",
                    "UnattendedInstall:installer.image", "UnattendedInstall:provisioning", "UnattendedInstall:provisioning.diskSelector",
-                   "UnattendedInstall:provisioning.diskSelector.match"])
+                   "UnattendedInstall:provisioning.diskSelector.match", "UnattendedInstall:provisioning.wipe"])
                     .union(node.role == .controlPlane ? ["KubeAPIServerConfig:certExtraSANs"] : [])
             #expect(extra == expected, "\(role): additions")
         }
@@ -137,7 +149,7 @@ struct TalosMachineConfigTests {
 
     @Test("control planes carry the CA keys; workers only certificates", arguments: versions)
     func keysOnControlPlanesOnly(version: String) throws {
-        let secrets = try TalosFixture.referenceSecrets()
+        let secrets = try TalosFixture.secrets()
         let keys = [secrets.osCA.keyPEM, secrets.kubernetesCA.keyPEM, secrets.aggregatorCA.keyPEM, secrets.etcdCA.keyPEM, secrets.serviceAccountKeyPEM]
         for (node, config) in try Self.renderAll(TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1)) {
             let text = config.yaml
@@ -164,6 +176,10 @@ struct TalosMachineConfigTests {
         config.documents.first { $0["kind"]?.stringValue == kind }
     }
 
+    static let registeredTaint = YAMLTree.sequence([
+        .mapping([YAMLEntry("key", .string("dedicated")), YAMLEntry("value", .string("batch")), YAMLEntry("effect", .string("NoSchedule"))])
+    ])
+
     @Test("the spec's per-node settings land where Talos reads them", arguments: versions)
     func perNodeSettings(version: String) throws {
         let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, endpoint: .floatingIP(name: "ingress"))
@@ -186,7 +202,8 @@ struct TalosMachineConfigTests {
                 #expect(root.value(at: ["cluster", "network", "podSubnets"]) == .sequence([.string("10.244.0.0/16")]))
                 #expect(root.value(at: ["cluster", "network", "serviceSubnets"]) == .sequence([.string("10.96.0.0/12")]))
                 #expect(root.value(at: ["machine", "nodeLabels", "topology.kubernetes.io/zone"]) == (worker ? .string("lab-1") : nil))
-                #expect(root.value(at: ["machine", "nodeTaints", "dedicated"]) == (worker ? .string("batch:NoSchedule") : nil))
+                #expect(root.value(at: ["machine", "nodeTaints"]) == nil, "worker taints are registered by the kubelet")
+                #expect(root.value(at: ["machine", "kubelet", "extraConfig", "registerWithTaints"]) == (worker ? Self.registeredTaint : nil))
                 #expect((root.value(at: ["cluster", "inlineManifests"]) != nil) == !worker)
             } else {
                 #expect(Self.document(config, "KubeClusterConfig")?["endpoint"]?.stringValue == "https://203.0.113.7:6443")
@@ -194,10 +211,11 @@ struct TalosMachineConfigTests {
                 #expect(Self.document(config, "UnattendedInstall")?.value(at: ["provisioning", "diskSelector", "match"])?.stringValue
                     == #"disk.dev_path == "/dev/vda" || "/dev/vda" in disk.symlinks"#)
                 #expect(Self.document(config, "DiscoveryServiceConfig") != nil)
-                #expect(Self.document(config, "DiscoveryIdentityConfig")?["clusterSecret"]?.stringValue == (try TalosFixture.referenceSecrets()).clusterSecret)
+                #expect(Self.document(config, "DiscoveryIdentityConfig")?["clusterSecret"]?.stringValue == (try TalosFixture.secrets()).clusterSecret)
                 let nodeConfig = try #require(Self.document(config, "KubeNodeConfig"))
                 #expect(nodeConfig.value(at: ["labels", "topology.kubernetes.io/zone"]) == (worker ? .string("lab-1") : nil))
-                #expect(nodeConfig.value(at: ["taints", "dedicated"]) == (worker ? .string("batch:NoSchedule") : nil))
+                #expect(nodeConfig.value(at: ["taints", "dedicated"]) == nil, "worker taints are registered by the kubelet")
+                #expect(Self.document(config, "KubeletConfig")?.value(at: ["config", "registerWithTaints"]) == (worker ? Self.registeredTaint : nil))
                 #expect((Self.document(config, "KubeInlineManifestConfig") != nil) == !worker)
             }
             #expect(node.installImage == "factory.talos.dev/metal-installer/\(String(repeating: "ab", count: 32)):\(version)")
@@ -211,10 +229,11 @@ struct TalosMachineConfigTests {
         }
     }
 
-    @Test("a VIP endpoint gets a Layer2VIPConfig on control planes when the link is known", arguments: versions)
+    @Test("a VIP endpoint gets a Layer2VIPConfig on control planes, on the link the spec names", .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14), arguments: versions)
     func vip(version: String) throws {
-        let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, endpoint: .vip("192.168.1.5"))
-        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets(), vipLink: "enp1s0")
+        var spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 1, endpoint: .vip("192.168.1.5"))
+        spec.endpoint.vipLink = .name("enp1s0")
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets())
         for node in TalosTestSupport.nodes(of: spec) {
             let config = try renderer.render(node)
             let vip = Self.document(config, "Layer2VIPConfig")
@@ -235,7 +254,7 @@ struct TalosMachineConfigTests {
     func sizeLimit() throws {
         let spec = TalosTestSupport.spec(controlPlanes: 1, workers: 0)
         let big = InlineManifest(name: "big", contents: String(repeating: "# padding line for the size limit\n", count: 1000))
-        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets(), inlineManifests: [big])
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets(), inlineManifests: [big])
         let error = try #require(throws: ClusterError.self) { try renderer.render(TalosTestSupport.nodes(of: spec)[0]) }
         #expect(error.message.contains("home-cp-1") && error.message.contains("32 KiB"))
     }
@@ -243,7 +262,7 @@ struct TalosMachineConfigTests {
     @Test("Talos releases older than 1.12 are refused with a clear error")
     func tooOld() throws {
         let spec = TalosTestSupport.spec(talos: "v1.11.5", controlPlanes: 1, workers: 0)
-        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets())
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets())
         let error = try #require(throws: ClusterError.self) { try renderer.render(TalosTestSupport.nodes(of: spec)[0]) }
         #expect(error.message.contains("v1.11.5") && error.hint?.contains("v1.12.0") == true)
     }
@@ -251,7 +270,7 @@ struct TalosMachineConfigTests {
     @Test("IPv6 endpoints are bracketed; contracts switch at 1.14")
     func endpointsAndContracts() throws {
         let spec = TalosTestSupport.spec(endpoint: .vip("fd00::10"))
-        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets())
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets())
         #expect(try renderer.endpointURL() == "https://[fd00::10]:6443")
         #expect(ConfigContract(talosVersion: SemanticVersion(major: 1, minor: 13, patch: 99)) == .classic)
         #expect(ConfigContract(talosVersion: SemanticVersion(major: 1, minor: 14, patch: 0)) == .multiDocument)

@@ -9,7 +9,7 @@ struct TalosPatchTests {
     static func json(_ yaml: String, _ origin: String) -> ConfigPatch { ConfigPatch(kind: .jsonPatch, yaml: yaml, origin: origin) }
 
     static func render(_ spec: ClusterSpec) throws -> [String: MachineConfig] {
-        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.referenceSecrets())
+        let renderer = MachineConfigRenderer(spec: spec, secrets: try TalosFixture.secrets())
         var result: [String: MachineConfig] = [:]
         for node in TalosTestSupport.nodes(of: spec) { result[node.name] = try renderer.render(node) }
         return result
@@ -27,7 +27,7 @@ struct TalosPatchTests {
         }
     }
 
-    @Test("cluster, then pool, then node patches apply in that order", arguments: ["v1.13.9", "v1.14.0"])
+    @Test("cluster, then pool, then node patches apply in that order", .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14), arguments: ["v1.13.9", "v1.14.0"])
     func order(version: String) throws {
         let path = version == "v1.13.9" ? "machine:\n  kubelet:\n    extraArgs:\n      max-pods: \"%@\"\n" : "apiVersion: v1alpha1\nkind: KubeletConfig\nextraArgs:\n  max-pods: \"%@\"\n"
         let spec = TalosTestSupport.spec(
@@ -47,7 +47,7 @@ struct TalosPatchTests {
         try Self.validate(configs)
     }
 
-    @Test("multi-document strategic merge matches apiVersion, kind and name; adds and deletes documents")
+    @Test("multi-document strategic merge matches apiVersion, kind and name; adds and deletes documents", .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14))
     func multiDocumentMerge() throws {
         let patch = """
             apiVersion: v1alpha1
@@ -86,7 +86,7 @@ struct TalosPatchTests {
         try Self.validate(["home-cp-1": config])
     }
 
-    @Test("pod and service subnets are replaced, not appended to, as Talos tags them", arguments: ["v1.13.9", "v1.14.0"])
+    @Test("pod and service subnets are replaced, not appended to, as Talos tags them", .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14), arguments: ["v1.13.9", "v1.14.0"])
     func replacedLists(version: String) throws {
         let patch = version == "v1.13.9"
             ? "cluster:\n  network:\n    podSubnets:\n      - 10.42.0.0/16\n    serviceSubnets:\n      - 10.43.0.0/16\n"
@@ -101,7 +101,7 @@ struct TalosPatchTests {
         try Self.validate(["home-cp-1": config])
     }
 
-    @Test("RFC 6902 JSON patches apply to the classic form")
+    @Test("RFC 6902 JSON patches apply to the classic form", .requiresReference(ReferenceData.talosSchema13, ReferenceData.talosSchema14))
     func jsonPatchClassic() throws {
         let patch = """
             - op: add

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Talos secrets bundle and store")
 struct TalosSecretsTests {
-    @Test("the talosctl reference bundle round-trips byte for byte (minus its comment line)")
+    @Test("the talosctl reference bundle round-trips byte for byte (minus its comment line)", .requiresReference(ReferenceData.talosSecrets))
     func referenceRoundTrip() throws {
-        let url = try TalosFixture.reference().appendingPathComponent("examples/secrets.yaml")
+        let url = try TalosFixture.reference("examples/secrets.yaml")
         let original = try String(contentsOf: url, encoding: .utf8)
         let bundle = try SecretsBundle(talosYAML: original)
         let withoutComments = original.split(separator: "\n", omittingEmptySubsequences: false)
@@ -20,11 +20,13 @@ struct TalosSecretsTests {
         dump(bundle, to: &dumped)
         #expect(!dumped.contains(bundle.clusterSecret) && !dumped.contains("PRIVATE KEY"))
         #expect(!String(reflecting: bundle).contains(bundle.trustdToken))
+        // talosctl writes the OS CA key as PKCS#8 (Go's MarshalPKCS8PrivateKey), as generate() does.
+        #expect(bundle.osCA.keyPEM.split(separator: "\n")[1].hasPrefix("MC4CAQAwBQYDK2Vw"))
     }
 
-    @Test("a broken bundle is refused naming the field, not the value")
+    @Test("a broken bundle is refused naming the field, not the value", .requiresReference(ReferenceData.talosSecrets))
     func brokenBundle() throws {
-        let url = try TalosFixture.reference().appendingPathComponent("examples/secrets.yaml")
+        let url = try TalosFixture.reference("examples/secrets.yaml")
         let original = try String(contentsOf: url, encoding: .utf8)
         let broken = original.replacingOccurrences(of: "trustdinfo:\n    token: d8cwfa.eyvpi0xwxyarbfid\n", with: "")
         #expect(broken != original)
@@ -76,7 +78,6 @@ struct TalosSecretsTests {
         #expect(bundle.osCA.keyPEM.hasPrefix("-----BEGIN ED25519 PRIVATE KEY-----"))
         // PKCS#8 like Go's MarshalPKCS8PrivateKey, 48 bytes ("MC4CAQAwBQYDK2Vw"), as in the reference bundle.
         #expect(bundle.osCA.keyPEM.split(separator: "\n")[1].hasPrefix("MC4CAQAwBQYDK2Vw"))
-        #expect((try TalosFixture.referenceSecrets()).osCA.keyPEM.split(separator: "\n")[1].hasPrefix("MC4CAQAwBQYDK2Vw"))
         #expect(bundle.etcdCA.keyPEM.hasPrefix("-----BEGIN EC PRIVATE KEY-----"))
         // SEC1 with the curve parameters, 119 bytes like Go's MarshalECPrivateKey ("MHcCAQEE").
         #expect(bundle.etcdCA.keyPEM.split(separator: "\n")[1].hasPrefix("MHcCAQEE"))
@@ -116,7 +117,7 @@ struct TalosSecretsTests {
         defer { try? FileManager.default.removeItem(at: base) }
         let store = SecretsStore(directory: base.appendingPathComponent("home"))
         #expect(throws: ClusterError.self) { try store.load() }
-        let reference = try TalosFixture.referenceSecrets()
+        let reference = try TalosFixture.secrets()
         try store.save(reference)
         #expect(try TalosFixture.mode(of: store.bundleURL) == 0o600)
         #expect(try TalosFixture.mode(of: store.directory) == 0o700)
@@ -147,12 +148,12 @@ struct TalosSecretsTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory.path) == ["secrets.yaml"])
     }
 
-    @Test("import from a talosctl file and export back round-trip")
+    @Test("import from a talosctl file and export back round-trip", .requiresReference(ReferenceData.talosSecrets))
     func importExport() throws {
         let base = try TalosFixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: base) }
         let store = SecretsStore(directory: base.appendingPathComponent("home"))
-        let source = try TalosFixture.reference().appendingPathComponent("examples/secrets.yaml")
+        let source = try TalosFixture.reference("examples/secrets.yaml")
         let imported = try store.importBundle(from: source)
         #expect(imported == (try TalosFixture.referenceSecrets()))
         #expect(throws: ClusterError.self) { try store.importBundle(from: source) }

@@ -5,17 +5,31 @@ import Testing
 
 /// Shared by the Talos suites: reference files and tool gating (fail under CI=true, skip elsewhere).
 enum TalosFixture {
-    static func reference() throws -> URL {
-        try #require(TalosTestSupport.referenceDirectory(), "../shared/reference/talos not found; set CLUSTERCTL_REFERENCE_DIR")
+    /// A file of the Talos reference data (`talos/<file>`); tests that call this carry
+    /// `.requiresReference(...)` for it.
+    static func reference(_ file: String) throws -> URL {
+        try ReferenceData.require("talos/\(file)")
     }
 
+    /// The bundle `talosctl gen secrets` wrote for talosctl's own stability tests: for tests that
+    /// compare with talosctl's output or read its file format.
     static func referenceSecrets() throws -> SecretsBundle {
-        let text = try String(contentsOf: try reference().appendingPathComponent("examples/secrets.yaml"), encoding: .utf8)
-        return try SecretsBundle(talosYAML: text)
+        try SecretsBundle(talosYAML: String(contentsOf: try ReferenceData.require(ReferenceData.talosSecrets), encoding: .utf8))
     }
 
+    /// A bundle generated once per test process (Talos 1.13 algorithms, CAs valid from 2027-01-01
+    /// for ten years): for tests that need some bundle, not talosctl's, so they run without the
+    /// reference data.
+    static func secrets() throws -> SecretsBundle { try generated.get() }
+
+    private static let generated = Result { () throws(ClusterError) -> SecretsBundle in
+        try SecretsBundle.generate(talosVersion: SemanticVersion(major: 1, minor: 13, patch: 9), now: Date(timeIntervalSince1970: 1_798_761_600))
+    }
+
+    /// The official schema for a contract; tests that call this carry `.requiresReference(...)`
+    /// for both schemas.
     static func schema(for contract: ConfigContract) throws -> URL {
-        try reference().appendingPathComponent(contract == .classic ? "config.v1.13.schema.json" : "config.v1.14plus.schema.json")
+        try ReferenceData.require(contract == .classic ? ReferenceData.talosSchema13 : ReferenceData.talosSchema14)
     }
 
     /// True when the tool is there; otherwise records an issue under CI and returns false.

@@ -7,29 +7,17 @@ import ClusterTestSupport
 /// declared, request bodies valid against `requestBody`, 2xx response bodies against the
 /// documented response schema. Installed by .ci/setup.d/hetzner.sh.
 enum HetznerSpecValidator {
-    static func referenceDirectory(filePath: String = #filePath) -> URL? {
-        if let dir = ProcessInfo.processInfo.environment["CLUSTERCTL_REFERENCE_DIR"] { return URL(fileURLWithPath: dir) }
-        var url = URL(fileURLWithPath: filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            let candidate = url.appendingPathComponent("../shared/reference").standardized
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("hetzner/cloud.spec.json").path) { return candidate }
-            url = url.deletingLastPathComponent()
-        }
-        return nil
-    }
-
     struct Outcome: Decodable {
         var checked: Int
         var errors: [String]
     }
 
-    /// Nil (with a reason) when the validator cannot run here; fails the test under CI=true.
+    /// Nil (with a reason) when python3 jsonschema is missing here; fails the test under CI=true.
+    /// Throws ``ReferenceData/Missing`` without the OpenAPI document (the test carries
+    /// `.requiresReference`, so that happens only under CI).
     static func validate(_ records: [HetznerRecordedRequest]) throws -> Outcome? {
         let ci = ProcessInfo.processInfo.environment["CI"] == "true"
-        guard let reference = referenceDirectory() else {
-            if ci { Issue.record("../shared/reference/hetzner/cloud.spec.json not found (set CLUSTERCTL_REFERENCE_DIR)") }
-            return nil
-        }
+        let openAPI = try ReferenceData.require(ReferenceData.hetznerOpenAPI)
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         check.arguments = ["python3", "-c", "import jsonschema"]
@@ -50,7 +38,7 @@ enum HetznerSpecValidator {
         try JSONEncoder().encode(records).write(to: recordsFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, reference.appendingPathComponent("hetzner/cloud.spec.json").path, recordsFile.path]
+        process.arguments = ["python3", script.path, openAPI.path, recordsFile.path]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

@@ -10,17 +10,19 @@ enum RealBackends {
     static func make(spec: ClusterSpec, configs: any MachineConfigRendering) -> ClusterBackend {
         var provisioners: [String: any Provisioner] = [:]
         for provider in spec.providers {
-            provisioners[provider.name] = provisioner(for: provider)
+            provisioners[provider.name] = provisioner(for: provider, spec: spec)
         }
         let cluster = UnavailableClusterAPI()
         return ClusterBackend(provisioners: provisioners, talos: cluster, kubernetes: cluster, gitops: cluster, configs: configs, time: SystemTimeSource())
     }
 
-    static func provisioner(for provider: ProviderSpec) -> any Provisioner {
+    static func provisioner(for provider: ProviderSpec, spec: ClusterSpec) -> any Provisioner {
         do {
             switch provider.settings {
             case .hetzner(let settings):
-                return try HetznerProvisioner(name: provider.name, settings: settings)
+                var hetzner = try HetznerProvisioner(name: provider.name, settings: settings)
+                hetzner.firewallRules = HetznerProvisioner.firewallRules(for: spec, provider: provider.name)
+                return hetzner
             case .libvirt(let settings):
                 // The base image is expected on the host (its checksum is not known in advance);
                 // ensureImage names the download URL when it is missing.

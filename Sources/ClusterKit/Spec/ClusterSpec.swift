@@ -123,10 +123,14 @@ public struct EndpointSpec: Sendable, Hashable {
 
     public var kind: Kind
     public var port: Int
+    /// For a `.vip` endpoint: the control planes' link on the shared layer-2 network that
+    /// announces the VIP (`endpoint.link` or `endpoint.linkSelector`). Validation requires it.
+    public var vipLink: LinkReference?
 
-    public init(kind: Kind, port: Int = 6443) {
+    public init(kind: Kind, port: Int = 6443, vipLink: LinkReference? = nil) {
         self.kind = kind
         self.port = port
+        self.vipLink = vipLink
     }
 }
 

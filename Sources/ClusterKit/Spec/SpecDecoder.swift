@@ -113,7 +113,7 @@ struct SpecDecoder {
     // MARK: - Endpoint and network
 
     func endpoint(_ node: Node, _ path: String) -> EndpointSpec? {
-        guard let fields = walker.map(node, path, keys: ["dns", "floatingIP", "vip", "port"], what: "endpoint") else { return nil }
+        guard let fields = walker.map(node, path, keys: ["dns", "floatingIP", "vip", "port", "link", "linkSelector"], what: "endpoint") else { return nil }
         // In file order, so a second kind is reported where it is written.
         let kinds = ["dns", "floatingIP", "vip"].filter { fields.has($0) }.sorted {
             let l = fields.keyNode($0)?.mark
@@ -131,11 +131,25 @@ struct SpecDecoder {
             return nil
         }
         guard let value = fields.string(kind, required: true) else { return nil }
+        let link = endpointLink(fields)
         switch kind {
-        case "dns": return EndpointSpec(kind: .dns(value), port: port)
-        case "floatingIP": return EndpointSpec(kind: .floatingIP(name: value), port: port)
-        default: return EndpointSpec(kind: .vip(value), port: port)
+        case "dns": return EndpointSpec(kind: .dns(value), port: port, vipLink: link)
+        case "floatingIP": return EndpointSpec(kind: .floatingIP(name: value), port: port, vipLink: link)
+        default: return EndpointSpec(kind: .vip(value), port: port, vipLink: link)
         }
+    }
+
+    /// `link:` or `linkSelector:` (a VIP's link); whether the endpoint kind takes one is
+    /// ``SpecValidator``'s to say.
+    func endpointLink(_ fields: FieldMap) -> LinkReference? {
+        let name = fields.string("link", example: "eth0")
+        let selector = fields.string("linkSelector", example: #"link.driver == "virtio_net""#)
+        if name != nil && selector != nil {
+            walker.error(fields.keyNode("linkSelector"), fields.path("linkSelector"), "give link or linkSelector, not both",
+                hint: "name the link (`link: ens18`) or select it (`linkSelector: link.driver == \"virtio_net\"`)")
+            return nil
+        }
+        return name.map(LinkReference.name) ?? selector.map(LinkReference.selector)
     }
 
     func cidr(_ node: Node, _ path: String, example: String) -> CIDR? {
@@ -433,6 +447,7 @@ struct SpecDecoder {
         for (keyNode, valueNode) in mapping {
             let key = keyNode.scalar?.string ?? ""
             let entryPath = "\(path).\(key)"
+            walker.record(keyNode, entryPath)
             if !SpecValidator.isLabelKey(key) {
                 walker.error(keyNode, entryPath, "\"\(key)\" is not a valid label key",
                     hint: "an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric")

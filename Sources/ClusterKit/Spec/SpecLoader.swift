@@ -8,7 +8,8 @@ internal import Yams
 /// secret is an error.
 public enum SpecLoader {
     /// Loads and validates the spec at `path`. Image definitions are looked up in `images/` next
-    /// to the spec's directory (`clusters/../images`).
+    /// to the spec's directory (`clusters/../images`); an image that cannot be found there is an
+    /// error, since the installer image reference would be empty.
     public static func load(path: String) throws(SpecError) -> LoadedSpec {
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
@@ -29,12 +30,19 @@ public enum SpecLoader {
         let standardized = (images as NSString).standardizingPath
         var isDirectory: ObjCBool = false
         let hasImages = FileManager.default.fileExists(atPath: standardized, isDirectory: &isDirectory) && isDirectory.boolValue
-        return try load(yaml: text, file: path, imagesDirectory: hasImages ? standardized : nil)
+        let shown = URL(fileURLWithPath: standardized).standardizedFileURL.path
+        return try load(yaml: text, file: path, imagesDirectory: hasImages ? standardized : nil, requireImage: shown)
     }
 
     /// Loads a spec from text. `file` is used in diagnostics and as the base for `file:` patch
     /// references; `imagesDirectory`, when given, is where `talos.image` must exist.
-    public static func load(yaml: String, file: String, imagesDirectory: String? = nil) throws(SpecError) -> LoadedSpec {
+    /// `requireImage`, when given, is the images folder the spec expects: the image must then
+    /// resolve to a schematic (when nil, as for specs built in tests, an unresolved image only
+    /// leaves the schematic empty).
+    ///
+    /// After the spec itself is valid, every node's config is rendered in memory as `gen config`
+    /// would (``SpecRenderCheck``), and what it would refuse is reported here.
+    public static func load(yaml: String, file: String, imagesDirectory: String? = nil, requireImage: String? = nil) throws(SpecError) -> LoadedSpec {
         let walker = YAMLWalker(file: file)
         guard let root = walker.parse(yaml) else { throw SpecError(diagnostics: walker.sortedDiagnostics) }
         let directory = (file as NSString).deletingLastPathComponent
@@ -52,9 +60,18 @@ public enum SpecLoader {
                 }
             }
         }
-        if !walker.hasErrors, var spec = assemble(&draft) {
+        if let expected = requireImage, let name = draft.talos?.image, SpecValidator.isImageName(name), !walker.hasErrors,
+            image?.schematicID.isEmpty ?? true
+        {
+            walker.error(at: "talos.image", "image \(name) cannot be resolved: there is no image definition \(name).yaml in \(expected), so the installer image would have no schematic",
+                hint: "create \(expected)/\(name).yaml (see images/default.yaml in the clusterctl repository); specs live in clusters/ with images/ beside it")
+        }
+        // The render check runs whenever the spec assembles, so one pass also names the patches a
+        // contract refuses next to the spec's other errors.
+        if var spec = assemble(&draft) {
             if let image { spec.talos.schematicID = image.schematicID }
-            return LoadedSpec(spec: spec, warnings: walker.sortedDiagnostics, file: file, image: image)
+            SpecRenderCheck(spec: spec, draft: draft, walker: walker).run()
+            if !walker.hasErrors { return LoadedSpec(spec: spec, warnings: walker.sortedDiagnostics, file: file, image: image) }
         }
         throw SpecError(diagnostics: walker.sortedDiagnostics)
     }

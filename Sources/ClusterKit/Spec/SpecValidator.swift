@@ -19,6 +19,7 @@ struct SpecValidator {
         validateDrills()
         validateImage()
         validatePatchKinds()
+        validateTalosConfigs()
     }
 
     // MARK: - Syntax helpers

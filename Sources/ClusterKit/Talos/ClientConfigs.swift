@@ -4,6 +4,23 @@ import SwiftASN1
 
 /// The client configs a person uses to reach the cluster: a talosconfig and an admin kubeconfig.
 public enum ClientConfigs {
+    /// How far before `now` client certificates start: a client or node whose clock runs a few
+    /// seconds behind would otherwise see a fresh certificate as not yet valid. Talos starts the
+    /// admin kubeconfigs it issues 10 s in the past for the same reason (as reported against
+    /// clusterctl in issue 13), so clusterctl does the same for both client configs.
+    public static let clientCertificateBackdate: TimeInterval = 10
+
+    /// Signs a client certificate valid from `now` − ``clientCertificateBackdate`` until `now` +
+    /// `TalosPKI.clientCertificateValidity`.
+    static func clientCertificate(
+        subject: DistinguishedName, keyAlgorithm: TalosPKI.KeyAlgorithm, signedBy ca: PEMCertificateAndKey, now: Date
+    ) throws -> PEMCertificateAndKey {
+        var random = SystemRandomNumberGenerator()
+        return try TalosPKI.clientCertificate(
+            subject: subject, keyAlgorithm: keyAlgorithm, signedBy: ca, notBefore: now.addingTimeInterval(-clientCertificateBackdate),
+            validity: TalosPKI.clientCertificateValidity + clientCertificateBackdate, using: &random)
+    }
+
     /// A talosconfig as talosctl reads it (siderolabs/talos `pkg/machinery/client/config`:
     /// `context`, then `contexts.<name>` with `endpoints`, `nodes`, `ca`, `crt`, `key`, the last
     /// three base64 of PEM). The context is named after the cluster.
@@ -14,16 +31,16 @@ public enum ClientConfigs {
     /// it (the Talos "Virtual (shared) IP" guide: the VIP is elected through etcd), so talosctl
     /// loses the cluster exactly when the address moves or etcd is unhealthy.
     /// The client certificate is signed by the OS CA with the `os:admin` role as organization,
-    /// Ed25519, valid one year from `now` (Talos's `NewAdminCertificateAndKey`).
+    /// Ed25519, valid one year from `now` (Talos's `NewAdminCertificateAndKey`), backdated by
+    /// ``clientCertificateBackdate``. `now` is the wall clock, never a simulated one: real nodes
+    /// check the certificate against their real clocks.
     public static func talosconfig(
         cluster: String, secrets: SecretsBundle, controlPlaneAddresses: [String], nodes: [String], now: Date
     ) throws(ClusterError) -> String {
-        var random = SystemRandomNumberGenerator()
         let client: PEMCertificateAndKey
         do {
-            client = try TalosPKI.clientCertificate(
-                subject: try DistinguishedName { OrganizationName("os:admin") }, keyAlgorithm: .ed25519,
-                signedBy: secrets.osCA, notBefore: now, validity: TalosPKI.clientCertificateValidity, using: &random)
+            client = try clientCertificate(
+                subject: try DistinguishedName { OrganizationName("os:admin") }, keyAlgorithm: .ed25519, signedBy: secrets.osCA, now: now)
         } catch {
             throw ClusterError(.secrets, "signing the talosconfig client certificate failed", cause: error)
         }
@@ -45,17 +62,16 @@ public enum ClientConfigs {
     /// An admin kubeconfig as kubectl reads it (Kubernetes `clientcmd/api/v1` `Config`): cluster
     /// named after the cluster with `server` the API endpoint URL and the Kubernetes CA; user and
     /// context `admin@<cluster>`; client certificate `CN=admin`, `O=system:masters`, ECDSA P-256,
-    /// signed by the Kubernetes CA, valid one year from `now` (as `talosctl kubeconfig` issues it).
+    /// signed by the Kubernetes CA, valid one year from `now` (as `talosctl kubeconfig` issues it),
+    /// backdated by ``clientCertificateBackdate``; `now` is the wall clock.
     public static func kubeconfig(cluster: String, server: String, secrets: SecretsBundle, now: Date) throws(ClusterError) -> String {
-        var random = SystemRandomNumberGenerator()
         let client: PEMCertificateAndKey
         do {
-            client = try TalosPKI.clientCertificate(
+            client = try clientCertificate(
                 subject: try DistinguishedName {
                     OrganizationName("system:masters")
                     CommonName("admin")
-                }, keyAlgorithm: .ecdsaP256, signedBy: secrets.kubernetesCA, notBefore: now,
-                validity: TalosPKI.clientCertificateValidity, using: &random)
+                }, keyAlgorithm: .ecdsaP256, signedBy: secrets.kubernetesCA, now: now)
         } catch {
             throw ClusterError(.secrets, "signing the kubeconfig client certificate failed", cause: error)
         }

@@ -18,6 +18,8 @@ public struct ClusterConfigWriter: Sendable {
     ///
     /// - Parameter only: when set, writes only that node's machine config (the client configs
     ///   are still written, listing every node).
+    /// - Parameter now: the wall clock for the client certificates; never a simulator's virtual
+    ///   time, since real clients and nodes check them against real clocks.
     @discardableResult
     public func write(nodes: [NodeDescription], to directory: URL, only: String? = nil, now: Date = Date()) throws(ClusterError) -> Output {
         if let only, !nodes.contains(where: { $0.name == only }) {

@@ -8,7 +8,8 @@ import Foundation
 /// `pkg/machinery/config/types/v1alpha1/testdata/stability/v1.13` and `v1.14`, the
 /// `base-controlplane.yaml`/`base-worker.yaml` files); on top of it go the spec's settings: node
 /// hostname, certificate SANs, pool labels and taints, install disk and installer image, KubeSpan
-/// and discovery, inline manifests. Then the spec's patches apply: cluster-wide, pool, node.
+/// and discovery, inline manifests, the endpoint's VIP or floating IP. Then the spec's patches
+/// apply: cluster-wide, pool, node.
 ///
 /// The output depends only on the inputs (mappings keep a fixed order, labels are sorted), so the
 /// same spec and bundle give byte-identical text.
@@ -19,27 +20,25 @@ public struct MachineConfigRenderer: Sendable {
     public var floatingIPAddress: String?
     /// Applied on control planes at bootstrap; empty until the GitOps bootstrap fills it.
     public var inlineManifests: [InlineManifest]
-    /// The network link that announces a `.vip` endpoint (Talos `Layer2VIPConfig.link`, e.g.
-    /// `enp1s0`); when nil no VIP document is written and the VIP must be configured by a patch.
-    public var vipLink: String?
 
     /// The oldest Talos release whose config layout this renderer writes: 1.12 moved the hostname
     /// and KubeSpan into their own documents (`HostnameConfig`, `KubeSpanConfig`) and added
-    /// fields (`grubUseUKICmdline`) that older releases reject.
-    public static let oldestSupportedTalos = SemanticVersion(major: 1, minor: 12, patch: 0)
+    /// fields (`grubUseUKICmdline`) that older releases reject. The newest is the last row of
+    /// ``TalosSupportWindow``.
+    public static let oldestSupportedTalos = TalosSupportWindow.oldestTalos
+
+    /// The alias a selected VIP link gets (`LinkAliasConfig`); not a kernel interface name, as
+    /// the Talos docs ask of aliases.
+    public static let vipLinkAlias = "vip-link"
 
     /// Hetzner's user-data limit: a config must fit to be passed at server creation.
     public static let maximumConfigBytes = 32 * 1024
 
-    public init(
-        spec: ClusterSpec, secrets: SecretsBundle, floatingIPAddress: String? = nil, inlineManifests: [InlineManifest] = [],
-        vipLink: String? = nil
-    ) {
+    public init(spec: ClusterSpec, secrets: SecretsBundle, floatingIPAddress: String? = nil, inlineManifests: [InlineManifest] = []) {
         self.spec = spec
         self.secrets = secrets
         self.floatingIPAddress = floatingIPAddress
         self.inlineManifests = inlineManifests
-        self.vipLink = vipLink
     }
 
     public var contract: ConfigContract { ConfigContract(talosVersion: spec.talos.version) }
@@ -67,9 +66,9 @@ public struct MachineConfigRenderer: Sendable {
 
     /// The node's config, patched and checked.
     public func render(_ node: NodeDescription) throws(ClusterError) -> MachineConfig {
-        guard spec.talos.version >= Self.oldestSupportedTalos else {
-            throw ClusterError(.invalidSpec, "Talos \(spec.talos.version) is older than \(Self.oldestSupportedTalos), the oldest release clusterctl writes configs for",
-                hint: "set talos.version to \(Self.oldestSupportedTalos) or later")
+        guard TalosSupportWindow.row(for: spec.talos.version) != nil else {
+            let problem = TalosSupportWindow.problem(talos: spec.talos.version, kubernetes: spec.kubernetes.version)
+            throw ClusterError(.invalidSpec, problem?.message ?? "Talos \(spec.talos.version) is not supported", hint: problem?.hint)
         }
         guard let pool = spec.pool(named: node.pool) else {
             throw ClusterError(.invalidSpec, "node \(node.name) names pool \(node.pool), which the spec does not have")
@@ -115,13 +114,35 @@ public struct MachineConfigRenderer: Sendable {
         return labels.isEmpty ? nil : .sortedStrings(labels)
     }
 
+    /// Taints Talos keeps on the Node after registration (`machine.nodeTaints`,
+    /// `KubeNodeConfig.taints`): control planes only. Talos writes them with the node's own
+    /// credentials on workers, and the API server's NodeRestriction admission refuses a kubelet
+    /// that changes its taints after registering, failing the whole update, labels included
+    /// (kubernetes/kubernetes PR #63167; Talos docs, "Node Labels and Node Taints"). Worker taints
+    /// are registered by the kubelet instead, see ``registerWithTaints(_:pool:)``.
     private func taints(_ node: NodeDescription, pool: PoolSpec, multiDocument: Bool) -> YAMLTree? {
+        guard node.role == .controlPlane else { return nil }
         var taints: [String: String] = [:]
-        if node.role == .controlPlane && multiDocument { taints["node-role.kubernetes.io/control-plane"] = "NoSchedule" }
+        if multiDocument { taints["node-role.kubernetes.io/control-plane"] = "NoSchedule" }
         for taint in pool.taints {
             taints[taint.key] = taint.value.map { "\($0):\(taint.effect.rawValue)" } ?? taint.effect.rawValue
         }
         return taints.isEmpty ? nil : .sortedStrings(taints)
+    }
+
+    /// A worker's taints as the kubelet registers them: KubeletConfiguration `registerWithTaints`
+    /// (Kubernetes `kubelet.config.k8s.io/v1beta1`), a list of `{key, value, effect}` that the
+    /// kubelet sets when it creates its Node, which NodeRestriction allows.
+    private func registerWithTaints(_ node: NodeDescription, pool: PoolSpec) -> YAMLTree? {
+        guard node.role == .worker, !pool.taints.isEmpty else { return nil }
+        return .sequence(pool.taints.sorted { $0.key < $1.key }.map { taint in
+            .obj(["key": .string(taint.key), "value": taint.value.map(YAMLTree.string), "effect": .string(taint.effect.rawValue)])
+        })
+    }
+
+    /// Extra kubelet configuration (`machine.kubelet.extraConfig`, `KubeletConfig.config`).
+    private func kubeletExtraConfig(_ node: NodeDescription, pool: PoolSpec) -> YAMLTree? {
+        registerWithTaints(node, pool: pool).map { .obj(["registerWithTaints": $0]) }
     }
 
     private func podSecurityAdmission() -> YAMLTree {
@@ -156,14 +177,56 @@ public struct MachineConfigRenderer: Sendable {
         Self.document("HostnameConfig", ["hostname": .string(node.name)])
     }
 
-    /// Talos docs "Virtual (shared) IP": the VIP is announced by one control plane at a time.
-    private func vipDocument(_ node: NodeDescription) -> YAMLTree? {
-        guard node.role == .controlPlane, case .vip(let address) = spec.endpoint.kind, let link = vipLink else { return nil }
-        return Self.document("Layer2VIPConfig", ["name": .string(address), "link": .string(link)])
+    /// Talos docs "Virtual (shared) IP": the VIP is announced by one control plane at a time,
+    /// on the link the spec names or selects (a selected link gets an alias first). A VIP
+    /// endpoint without a link is refused rather than silently left unannounced.
+    private func vipDocuments(_ node: NodeDescription) throws(ClusterError) -> [YAMLTree] {
+        guard node.role == .controlPlane, case .vip(let address) = spec.endpoint.kind else { return [] }
+        switch spec.endpoint.vipLink {
+        case .name(let link):
+            return [Self.document("Layer2VIPConfig", ["name": .string(address), "link": .string(link)])]
+        case .selector(let expression):
+            return [
+                Self.document("LinkAliasConfig", ["name": .string(Self.vipLinkAlias), "selector": .obj(["match": .string(expression)])]),
+                Self.document("Layer2VIPConfig", ["name": .string(address), "link": .string(Self.vipLinkAlias)]),
+            ]
+        case nil:
+            throw ClusterError(.invalidSpec, "the endpoint is VIP \(address), but no link is named to announce it on",
+                hint: "add `link: <interface>` or `linkSelector: <CEL expression>` under endpoint, e.g. linkSelector: link.driver == \"virtio_net\"")
+        }
     }
 
-    private func kubeSpanDocument() -> YAMLTree? {
-        spec.network.kubeSpan ? Self.document("KubeSpanConfig", ["enabled": .bool(true)]) : nil
+    /// The floating IP as a host route on every candidate's public link (see
+    /// ``FloatingIPAddressing``).
+    private func floatingIPDocument(_ node: NodeDescription) -> YAMLTree? {
+        guard let addressing = FloatingIPAddressing(spec: spec, address: floatingIPAddress), addressing.carries(pool: node.pool) else { return nil }
+        return Self.document("LinkConfig", [
+            "name": .string(addressing.link), "addresses": .sequence([.obj(["address": .string(addressing.hostCIDR)])]),
+        ])
+    }
+
+    /// KubeSpan on; on a floating-IP candidate, the shared address is kept out of KubeSpan.
+    /// Every candidate carries it, so advertised over KubeSpan it would be claimed by several
+    /// peers at once (overlapping peer addresses carry no traffic: siderolabs/talos#4562, in
+    /// ../shared/reference/FAILOVER-FACTS.md), and as a WireGuard endpoint it reaches whichever
+    /// node holds the IP, not the peer that announced it. Talos' KubeSpan filters
+    /// (`filters.excludeAdvertisedNetworks`, and `filters.endpoints` with `!` excluding a prefix;
+    /// Talos docs, "KubeSpanConfig" reference) drop it from both.
+    private func kubeSpanDocument(_ node: NodeDescription) -> YAMLTree? {
+        guard spec.network.kubeSpan else { return nil }
+        guard let addressing = FloatingIPAddressing(spec: spec, address: floatingIPAddress), addressing.carries(pool: node.pool) else {
+            return Self.document("KubeSpanConfig", ["enabled": .bool(true)])
+        }
+        return Self.document("KubeSpanConfig", [
+            "enabled": .bool(true),
+            "filters": .obj([
+                // As the Talos docs write such a filter (KubeSpanConfig reference: `0.0.0.0/0`,
+                // `'!192.168.0.0/16'`, `::/0`): the exclusion after its family's catch-all.
+                "endpoints": .strings(addressing.address.contains(":")
+                    ? ["0.0.0.0/0", "::/0", "!\(addressing.hostCIDR)"] : ["0.0.0.0/0", "!\(addressing.hostCIDR)", "::/0"]),
+                "excludeAdvertisedNetworks": .strings([addressing.hostCIDR]),
+            ]),
+        ])
     }
 
     // MARK: - Classic contract
@@ -181,6 +244,7 @@ public struct MachineConfigRenderer: Sendable {
                 "image": .string("ghcr.io/siderolabs/kubelet:\(kubernetesVersion)"),
                 "defaultRuntimeSeccompProfileEnabled": .bool(true),
                 "disableManifestsDirectory": .bool(true),
+                "extraConfig": kubeletExtraConfig(node, pool: pool),
             ]),
             "install": .obj([
                 "disk": .string(spec.talos.installDisk),
@@ -242,7 +306,7 @@ public struct MachineConfigRenderer: Sendable {
             "version": .string("v1alpha1"), "debug": .bool(false),
             "machine": machine, "cluster": cluster,
         ])
-        return [root, hostnameDocument(node), kubeSpanDocument(), vipDocument(node)].compactMap { $0 }
+        return [root, hostnameDocument(node), kubeSpanDocument(node), floatingIPDocument(node)].compactMap { $0 } + (try vipDocuments(node))
     }
 
     // MARK: - Multi-document contract
@@ -287,7 +351,7 @@ public struct MachineConfigRenderer: Sendable {
                 "taints": taints(node, pool: pool, multiDocument: true),
             ]),
             Self.document("KubeletConfig", [
-                "image": .string("ghcr.io/siderolabs/kubelet:\(kubernetesVersion)"), "config": .mapping([]),
+                "image": .string("ghcr.io/siderolabs/kubelet:\(kubernetesVersion)"), "config": kubeletExtraConfig(node, pool: pool) ?? .mapping([]),
                 "defaultRuntimeSeccompProfileEnabled": .bool(true),
             ]),
             Self.document("KubeNetworkConfig", [
@@ -353,15 +417,21 @@ public struct MachineConfigRenderer: Sendable {
         // Talos 1.14 docs "Unattended install": UnattendedInstallConfig replaces the deprecated
         // machine.install; provisioning.diskSelector.match is a CEL expression over `disk`, whose
         // dev_path and symlinks (the /dev/disk/by-* names) identify the install disk.
+        // provisioning.wipe defaults to true (runtime.ProvisioningSpec in
+        // config.v1.14plus.schema.json); false as talosctl writes it and as machine.install.wipe
+        // is in the classic form.
         let disk = spec.talos.installDisk.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         documents += [
             Self.document("UnattendedInstall", [
                 "installer": .obj(["image": .string(node.installImage)]),
-                "provisioning": .obj(["diskSelector": .obj(["match": .string("disk.dev_path == \"\(disk)\" || \"\(disk)\" in disk.symlinks")])]),
+                "provisioning": .obj([
+                    "diskSelector": .obj(["match": .string("disk.dev_path == \"\(disk)\" || \"\(disk)\" in disk.symlinks")]),
+                    "wipe": .bool(false),
+                ]),
             ]),
-            kubeSpanDocument(),
-            vipDocument(node),
+            kubeSpanDocument(node),
+            floatingIPDocument(node),
         ]
-        return documents.compactMap { $0 }
+        return documents.compactMap { $0 } + (try vipDocuments(node))
     }
 }

@@ -19,6 +19,9 @@ public struct HetznerProvisioner: FloatingIPProvisioner {
     public let client: HetznerClient
     public let waiter: HetznerActionWaiter
     public let imageBuilder: HetznerImageBuilder?
+    /// Inbound rules of the firewall this provider creates; ``firewallRules(for:)`` gives what a
+    /// spec's features need.
+    public var firewallRules: [HetznerCreateFirewall.Rule] = HetznerProvisioner.firewallRules()
     let cache = HetznerResourceCache()
     private let time: any TimeSource
     private let logger: Logger
@@ -131,15 +134,37 @@ public struct HetznerProvisioner: FloatingIPProvisioner {
         return id
     }
 
-    /// Inbound rules: the Talos API (apid, TCP 50000) and the Kubernetes API (TCP 6443), which
-    /// clusterctl and kubectl reach from outside (Talos docs, "Network connectivity"); ICMP.
-    public static func firewallRules() -> [HetznerCreateFirewall.Rule] {
+    /// Inbound rules: always the Talos API (apid, TCP 50000) and the Kubernetes API (TCP 6443),
+    /// which clusterctl and kubectl reach from outside (Talos docs, "Network connectivity"), and
+    /// ICMP. Then only what the spec's features need:
+    /// - KubeSpan: UDP 51820, its WireGuard port (Talos docs, "KubeSpan: Network requirements").
+    ///   Home nodes sit behind NAT, so a cloud node must accept the handshake for every
+    ///   home–cloud pair; node-to-node traffic (trustd, etcd, kubelet) then runs inside the
+    ///   tunnel, which the firewall does not see.
+    /// - An ingress floating IP: HTTP and HTTPS (TCP 80, 443), the ingress traffic it carries.
+    /// Hetzner firewalls filter public interfaces only, so private-network traffic is unaffected
+    /// (Hetzner Cloud docs, "Firewalls").
+    public static func firewallRules(kubeSpan: Bool = false, ingress: Bool = false) -> [HetznerCreateFirewall.Rule] {
         let anywhere = ["0.0.0.0/0", "::/0"]
-        return [
+        var rules: [HetznerCreateFirewall.Rule] = [
             .init(description: "Talos API", direction: "in", protocol: "tcp", port: "50000", sourceIPs: anywhere),
             .init(description: "Kubernetes API", direction: "in", protocol: "tcp", port: "6443", sourceIPs: anywhere),
             .init(description: "ICMP", direction: "in", protocol: "icmp", port: nil, sourceIPs: anywhere),
         ]
+        if kubeSpan {
+            rules.append(.init(description: "KubeSpan (WireGuard)", direction: "in", protocol: "udp", port: "51820", sourceIPs: anywhere))
+        }
+        if ingress {
+            rules.append(.init(description: "Ingress HTTP", direction: "in", protocol: "tcp", port: "80", sourceIPs: anywhere))
+            rules.append(.init(description: "Ingress HTTPS", direction: "in", protocol: "tcp", port: "443", sourceIPs: anywhere))
+        }
+        return rules
+    }
+
+    /// The rules a spec's features need on provider `provider`: KubeSpan when the spec turns it
+    /// on, ingress ports when this provider holds the spec's ingress floating IP.
+    public static func firewallRules(for spec: ClusterSpec, provider: String) -> [HetznerCreateFirewall.Rule] {
+        firewallRules(kubeSpan: spec.network.kubeSpan, ingress: spec.failover?.ingressIP?.provider == provider)
     }
 
     func firewallID(_ firewall: String, labels: [String: String]) async throws -> Int {
@@ -150,7 +175,7 @@ public struct HetznerProvisioner: FloatingIPProvisioner {
             if let existing = try await client.firewalls(named: firewall).first {
                 return try claim("firewall", firewall, labels: existing.labels, cluster: cluster, existing.id)
             }
-            return try await client.createFirewall(HetznerCreateFirewall(name: firewall, labels: labels, rules: Self.firewallRules())).id
+            return try await client.createFirewall(HetznerCreateFirewall(name: firewall, labels: labels, rules: firewallRules)).id
         }
         await cache.setID(key, id)
         return id
