@@ -9,7 +9,8 @@ public actor BootstrapCoordinator {
 
     private var order: [String]
     private var arrived: [String: CheckedContinuation<Decision, any Error>] = [:]
-    private var waiters: [CheckedContinuation<Void, any Error>] = []
+    private var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+    private var nextWaiter: UInt64 = 0
     private var bootstrapped: Bool
     private var claimedBy: String?
     private var failures: [String: String] = [:]
@@ -24,10 +25,23 @@ public actor BootstrapCoordinator {
     /// Called by a control plane whose Talos runs. Returns whether it must bootstrap.
     public func arrive(_ node: String) async throws -> Decision {
         if bootstrapped { return .alreadyBootstrapped }
-        return try await withCheckedThrowingContinuation { continuation in
-            arrived[node] = continuation
-            dispatch()
+        // Cancelling (a node pipeline's timeout) ends the wait; the node then counts as failed.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    arrived[node] = continuation
+                    dispatch()
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelArrival(node) }
         }
+    }
+
+    private func cancelArrival(_ node: String) {
+        arrived.removeValue(forKey: node)?.resume(throwing: CancellationError())
     }
 
     /// The node that was told to bootstrap reports success.
@@ -36,8 +50,8 @@ public actor BootstrapCoordinator {
         claimedBy = nil
         for (_, continuation) in arrived { continuation.resume(returning: .alreadyBootstrapped) }
         arrived = [:]
-        for waiter in waiters { waiter.resume() }
-        waiters = []
+        for (_, waiter) in waiters.sorted(by: { $0.key < $1.key }) { waiter.resume() }
+        waiters = [:]
     }
 
     /// A control plane will never arrive (or failed while bootstrapping): pass the role on.
@@ -55,7 +69,19 @@ public actor BootstrapCoordinator {
     public func waitUntilBootstrapped() async throws {
         if bootstrapped { return }
         try checkPossible()
-        try await withCheckedThrowingContinuation { waiters.append($0) }
+        nextWaiter += 1
+        let id = nextWaiter
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled { continuation.resume(throwing: CancellationError()) } else { waiters[id] = continuation }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func cancelWaiter(_ id: UInt64) {
+        waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
     }
 
     private func checkPossible() throws {
@@ -70,8 +96,8 @@ public actor BootstrapCoordinator {
         if order.isEmpty {
             let error: any Error
             do { try checkPossible(); return } catch let caught { error = caught }
-            for waiter in waiters { waiter.resume(throwing: error) }
-            waiters = []
+            for (_, waiter) in waiters.sorted(by: { $0.key < $1.key }) { waiter.resume(throwing: error) }
+            waiters = [:]
             return
         }
         guard claimedBy == nil, let preferred = order.first, let continuation = arrived.removeValue(forKey: preferred) else { return }

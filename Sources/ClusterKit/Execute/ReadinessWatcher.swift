@@ -16,13 +16,19 @@ public actor ReadinessWatcher {
         self.interval = interval
     }
 
+    /// Waits until the node is Ready. Cancelling the waiting task ends the wait at once: a node
+    /// pipeline's timeout cancels it, and its task group can only finish when the wait does.
     public func waitUntilReady(_ node: String) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            if stopped {
-                continuation.resume(throwing: CancellationError())
-            } else {
-                waiters[node, default: []].append(continuation)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if stopped || Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiters[node, default: []].append(continuation)
+                }
             }
+        } onCancel: {
+            Task { await self.abandon(node, error: CancellationError()) }
         }
     }
 
