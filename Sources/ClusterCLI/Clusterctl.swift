@@ -16,9 +16,13 @@ struct Clusterctl: ParsableCommand {
 
             Exit codes:
               0  success
-              1  the operation ran and failed (some node or step failed, cluster unhealthy)
+              1  the operation ran and failed (some node or step failed, cluster unhealthy), a
+                 provider could not be read (its pools were left alone), a node name is
+                 duplicated, or an --inject fault never fired
               2  bad input: usage error or invalid spec
-              3  refused: confirmation missing, or an existing thing would be overwritten
+              3  refused: confirmation missing, an existing thing would be overwritten, or
+                 another run holds the cluster's lock
+              130  interrupted (Ctrl-C, SIGTERM)
               137  the simulator injected a crash (--inject crash:...)
             """,
         subcommands: [

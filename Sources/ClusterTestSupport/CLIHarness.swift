@@ -70,6 +70,26 @@ public struct CLIHarness: Sendable {
         return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errorData.wait(), as: UTF8.self))
     }
 
+    /// Starts `clusterctl ARGS` in the background, for runs that overlap or get a signal.
+    public func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> RunningCLI {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = workDirectory
+        var environment = ProcessInfo.processInfo.environment
+        environment["CLUSTERCTL_HOME"] = home.path
+        environment["TERM"] = "dumb"
+        environment.merge(extra) { _, new in new }
+        process.environment = environment
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return RunningCLI(process: process, stdout: ReadAll(stdout.fileHandleForReading), stderr: ReadAll(stderr.fileHandleForReading))
+    }
+
     public func read(_ relativePath: String) throws -> String {
         try String(contentsOf: workDirectory.appendingPathComponent(relativePath), encoding: .utf8)
     }
@@ -80,6 +100,32 @@ public struct CLIHarness: Sendable {
 
     public func cleanUp() {
         try? FileManager.default.removeItem(at: workDirectory)
+    }
+}
+
+/// A `clusterctl` started in the background by ``CLIHarness/start(_:environment:)``.
+public final class RunningCLI: @unchecked Sendable {
+    let process: Process
+    let stdout: ReadAll
+    let stderr: ReadAll
+
+    init(process: Process, stdout: ReadAll, stderr: ReadAll) {
+        self.process = process
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Sends `signal` (SIGINT for a Ctrl-C, SIGTERM for a stop) to the process.
+    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to end and returns what it printed.
+    public func wait() -> CLIHarness.Output {
+        let errorData = stderr.wait()
+        let outData = stdout.wait()
+        process.waitUntilExit()
+        return CLIHarness.Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errorData, as: UTF8.self))
     }
 }
 

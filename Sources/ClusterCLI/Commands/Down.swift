@@ -22,13 +22,11 @@ struct Down: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let session = try Session(cluster)
+            let session = try Session(cluster, changes: true)
+            try session.lockCluster()
             let spec = session.spec
             let observed = try session.run { backend in try await ObservedCluster.observe(spec: spec, backend: backend) }
-            if !observed.unreachableProviders.isEmpty {
-                let names = observed.unreachableProviders.keys.sorted().joined(separator: ", ")
-                Terminal.error("warning: could not read \(names); machines there are left alone")
-            }
+            session.verdict.record(observed, action: "its machines and resources are left alone")
             let machines = observed.machines
             if !yes {
                 let summary = "Destroy \(machines.count) machine\(machines.count == 1 ? "" : "s") of cluster \(spec.name)\(cluster.simulate ? " (simulated)" : "")?"
@@ -47,6 +45,7 @@ struct Down: ParsableCommand {
             }
             for (subject, message) in failures.sorted(by: { $0.key < $1.key }) { Terminal.error("✘ \(subject): \(message)") }
             if !failures.isEmpty { throw ExitCode(ExitStatus.failed) }
+            try session.verdict.finish()
         }
     }
 }

@@ -32,21 +32,24 @@ struct NodeAdd: ParsableCommand {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
             try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
-            let before = try Session(cluster)
+            let before = try Session(cluster, changes: true)
+            try before.lockCluster()
             guard let poolSpec = before.spec.pool(named: pool) else {
                 throw ClusterError(.invalidSpec, "cluster \(before.spec.name) has no pool \"\(pool)\"", hint: "pools: " + before.spec.pools.map(\.name).joined(separator: ", "))
             }
             let spec = before.spec
             let poolName = pool
             // Refuse before touching the spec when the cluster cannot take a node yet.
-            let bootstrapped = try before.run { backend in try await ObservedCluster.observe(spec: spec, backend: backend).etcdBootstrapped }
+            let observedBefore = try before.run { backend in try await ObservedCluster.observe(spec: spec, backend: backend) }
+            try before.secrets.requireBundle(cluster: spec.name, machines: observedBefore.machines)
+            let bootstrapped = observedBefore.etcdBootstrapped
             guard bootstrapped else {
                 throw ClusterError(.refused, "cluster \(spec.name) is not up yet", hint: "run `clusterctl up \(cluster.cluster)\(cluster.simulate ? " --simulate" : "")` first")
             }
             let newCount = poolSpec.count + count
             try SpecEditor.setPoolCount(newCount, pool: pool, path: before.loaded.file)
             Terminal.error("\(before.loaded.file): pool \(pool) count \(poolSpec.count) -> \(newCount)")
-            let session = try Session(cluster, printWarnings: false)
+            let session = try Session(cluster, printWarnings: false, changes: true)
             let grown = session.spec
             let progress = ProgressView(output: output.output)
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
