@@ -1,4 +1,5 @@
 import ArgumentParser
+import Provisioners
 
 @main
 struct Clusterctl: ParsableCommand {
@@ -30,4 +31,10 @@ struct Clusterctl: ParsableCommand {
             SecretsCommand.self, ImageCommand.self,
         ]
     )
+
+    /// Routes every log line through the secret scrubber before any command runs.
+    static func main() {
+        ScrubbingLogHandler.bootstrap()
+        main(nil)
+    }
 }

@@ -41,7 +41,12 @@ struct Down: ParsableCommand {
             progress.finish()
             switch output.output {
             case .json, .yaml: Terminal.out(try Terminal.document(["deleted": machines.count - failures.count], format: output.output, compact: true))
-            case .table: Terminal.out("\(spec.name): \(machines.count - failures.keys.filter { key in machines.contains { $0.identity.node == key } }.count) of \(machines.count) machines deleted" + (failures.isEmpty ? "" : ", with failures"))
+            case .table:
+                let unread = observed.unreachableProviders.keys.sorted()
+                Terminal.out(
+                    "\(spec.name): \(machines.count - failures.keys.filter { key in machines.contains { $0.identity.node == key } }.count) of \(machines.count) machines deleted"
+                        + (failures.isEmpty ? "" : ", with failures")
+                        + (unread.isEmpty ? "" : "; not looked at on \(unread.joined(separator: ", ")) (could not be read)"))
             }
             for (subject, message) in failures.sorted(by: { $0.key < $1.key }) { Terminal.error("✘ \(subject): \(message)") }
             if !failures.isEmpty { throw ExitCode(ExitStatus.failed) }
