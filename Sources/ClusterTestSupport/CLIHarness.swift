@@ -47,10 +47,17 @@ public struct CLIHarness: Sendable {
         try run(arguments)
     }
 
-    public func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
+    /// - Parameter user: run as this uid (and gid) through setpriv(1), for what root is never
+    ///   refused (a directory it may not write); nil runs as the test's own user.
+    public func run(_ arguments: [String], environment extra: [String: String] = [:], user: UInt32? = nil) throws -> Output {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = workDirectory
         var environment = ProcessInfo.processInfo.environment
         environment["CLUSTERCTL_HOME"] = home.path

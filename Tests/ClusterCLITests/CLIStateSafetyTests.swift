@@ -219,3 +219,32 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("invalid for '--timeout <duration>'"), "\(bad.stderr)")
     }
 }
+
+/// A clusterctl directory that cannot be written is found before any change, not after the work.
+/// Root may write anywhere, so the command runs as `nobody` (setpriv, from util-linux).
+@Suite struct CLIReadOnlyStateTests {
+    @Test func aReadOnlyStateDirectoryIsRefusedBeforeAnyChange() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try cli.run("up", "home", "--simulate", "--until", "images").status == 0)
+        let nobody: UInt32 = 65534
+        let directory = cli.home.appendingPathComponent("home/simulator")
+        for path in [cli.workDirectory, cli.home, cli.home.appendingPathComponent("home")] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path.path)
+        }
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
+            try FileManager.default.setAttributes([.ownerAccountID: nobody, .groupOwnerAccountID: nobody], ofItemAtPath: directory.appendingPathComponent(name).path)
+        }
+        try FileManager.default.setAttributes([.ownerAccountID: nobody, .groupOwnerAccountID: nobody, .posixPermissions: 0o500], ofItemAtPath: directory.path)
+        let stateBefore = try Data(contentsOf: directory.appendingPathComponent("state.json"))
+
+        let up = try cli.run(["up", "home", "--simulate"], user: nobody)
+        #expect(up.status == 1, "\(up.stderr)")
+        #expect(up.stderr.contains("the clusterctl directory \(directory.path) is not writable"), "\(up.stderr)")
+        #expect(!up.stderr.contains("creating"), "no work was started: \(up.stderr)")
+        #expect(try Data(contentsOf: directory.appendingPathComponent("state.json")) == stateBefore)
+        // The simulator keeps its clock in that directory, so even reading it must save: a clear error.
+        let status = try cli.run(["status", "home", "--simulate"], user: nobody)
+        #expect(status.status == 1 && status.stderr.contains("error: cannot create \(directory.path)/"), "\(status.stderr)")
+    }
+}
