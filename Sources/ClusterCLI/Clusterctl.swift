@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Provisioners
 
 @main
@@ -33,8 +34,18 @@ struct Clusterctl: ParsableCommand {
     )
 
     /// Routes every log line through the secret scrubber before any command runs.
+    /// A usage error exits 2 as documented (ArgumentParser's own code for it is 64).
     static func main() {
         ScrubbingLogHandler.bootstrap()
-        main(nil)
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.badInput)
+            }
+            exit(withError: error)
+        }
     }
 }

@@ -50,6 +50,12 @@ public struct CLIHarness: Sendable {
     /// - Parameter user: run as this uid (and gid) through setpriv(1), for what root is never
     ///   refused (a directory it may not write); nil runs as the test's own user.
     public func run(_ arguments: [String], environment extra: [String: String] = [:], user: UInt32? = nil) throws -> Output {
+        // Both pipes are read on their own threads before waiting, so a chatty run cannot stall.
+        try start(arguments, environment: extra, user: user).wait()
+    }
+
+    /// Starts `clusterctl ARGS` in the background, for runs that overlap or get a signal.
+    public func start(_ arguments: [String], environment extra: [String: String] = [:], user: UInt32? = nil) throws -> RunningCLI {
         let process = Process()
         if let user {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
@@ -58,30 +64,6 @@ public struct CLIHarness: Sendable {
             process.executableURL = binary
             process.arguments = arguments
         }
-        process.currentDirectoryURL = workDirectory
-        var environment = ProcessInfo.processInfo.environment
-        environment["CLUSTERCTL_HOME"] = home.path
-        environment["TERM"] = "dumb"
-        environment.merge(extra) { _, new in new }
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes before waiting, so a chatty run cannot fill a pipe and stall.
-        let errorData = ReadAll(stderr.fileHandleForReading)
-        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errorData.wait(), as: UTF8.self))
-    }
-
-    /// Starts `clusterctl ARGS` in the background, for runs that overlap or get a signal.
-    public func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> RunningCLI {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
         process.currentDirectoryURL = workDirectory
         var environment = ProcessInfo.processInfo.environment
         environment["CLUSTERCTL_HOME"] = home.path

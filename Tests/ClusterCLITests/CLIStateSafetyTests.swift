@@ -98,6 +98,19 @@ import Testing
         #expect(up.status == 0 && up.stdout.contains("7 of 7 nodes Ready"), "\(up.stderr)")
     }
 
+    @Test func anUnreadableBundleStopsUpBeforeAnyChange() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try cli.run("up", "home", "--simulate", "--until", "machines").status == 0)
+        let bundle = cli.home.appendingPathComponent("home/simulator/secrets.yaml")
+        try SecureFile.write("cluster: [this is not a bundle\n", to: bundle)
+        let up = try cli.run("up", "home", "--simulate")
+        #expect(up.status == 1, "\(up.stderr)")
+        #expect(up.stderr.contains("the secrets bundle of cluster home cannot be used, so nothing was changed"), "\(up.stderr)")
+        #expect(!up.stderr.contains("applying machine config"), "\(up.stderr)")
+        #expect(try String(contentsOf: bundle, encoding: .utf8) == "cluster: [this is not a bundle\n", "the damaged bundle is not replaced")
+    }
+
     @Test func bundlesAndTokenFilesOthersCanReadAreRefused() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
@@ -216,7 +229,7 @@ import Testing
         #expect(run.stderr.contains("did not finish within 2s (--timeout)"), "\(run.stderr)")
         #expect(Date().timeIntervalSince(started) < 30)
         let bad = try cli.run(["plan", "home", "--simulate", "--timeout", "soon"])
-        #expect(bad.status != 0 && bad.stderr.contains("invalid for '--timeout <duration>'"), "\(bad.stderr)")
+        #expect(bad.status == 2 && bad.stderr.contains("invalid for '--timeout <duration>'"), "\(bad.stderr)")
     }
 }
 

@@ -90,6 +90,23 @@ import Testing
         Self.expectUnread(try setup.run(["plan", "cloud", "--timeout", "60s"], endpoint: closedURL), "connect", "plan against a closed port")
     }
 
+    @Test func aTokenFileOthersCanReadIsRefusedWithTheFix() throws {
+        let setup = try Setup()
+        defer { setup.cli.cleanUp() }
+        let tokenFile = setup.cli.workDirectory.appendingPathComponent("hcloud-token")
+        try (setup.model.token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: tokenFile.path)
+        try setup.cli.write("clusters/cloud.yaml", Self.spec.replacingOccurrences(of: "tokenEnv: HCLOUD_TOKEN", with: "tokenFile: \(tokenFile.path)"))
+        let loose = try setup.cli.run(["plan", "cloud"], environment: ["HCLOUD_ENDPOINT": setup.server.baseURL + "/v1"])
+        Self.expectUnread(loose, "chmod 600 \(tokenFile.path)", "plan with a loose token file")
+        #expect(setup.model.requests.isEmpty, "the token was not sent")
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile.path)
+        let fixed = try setup.cli.run(["plan", "cloud"], environment: ["HCLOUD_ENDPOINT": setup.server.baseURL + "/v1"])
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        #expect(fixed.stdout.contains("+ cloud-cp-1"), "\(fixed.stdout)")
+    }
+
     @Test func aServerEchoingTheTokenNeverShowsIt() throws {
         let setup = try Setup()
         defer { setup.cli.cleanUp() }

@@ -40,7 +40,9 @@ struct Down: ParsableCommand {
             }
             progress.finish()
             switch output.output {
-            case .json, .yaml: Terminal.out(try Terminal.document(["deleted": machines.count - failures.count], format: output.output, compact: true))
+            case .json, .yaml:
+                Terminal.out(try Terminal.document(
+                    DownDocument(deleted: machines.count - failures.count, unreadableProviders: observed.unreachableProviders), format: output.output, compact: true))
             case .table:
                 let unread = observed.unreachableProviders.keys.sorted()
                 Terminal.out(
@@ -52,5 +54,17 @@ struct Down: ParsableCommand {
             if !failures.isEmpty { throw ExitCode(ExitStatus.failed) }
             try session.verdict.finish()
         }
+    }
+}
+
+/// What `down -o json|yaml` prints.
+struct DownDocument: Encodable {
+    var deleted: Int
+    /// Providers that could not be read, with why: their machines were not looked at.
+    var unreadableProviders: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case deleted
+        case unreadableProviders = "unreadable_providers"
     }
 }

@@ -51,7 +51,7 @@ struct Up: ParsableCommand {
                 return try await executor.apply(plan, observed: observed)
             } }
             progress.finish()
-            try ReportPrinter.print(report, output: format, simulated: cluster.simulate, requestedStop: until)
+            try ReportPrinter.print(report, output: format, simulated: cluster.simulate, requestedStop: until, problems: session.verdict.failures)
             if !report.succeeded { throw ExitCode(ExitStatus.failed) }
             try session.verdict.finish()
         }

@@ -53,6 +53,11 @@ final class Interruption: @unchecked Sendable {
             Terminal.error("clusterctl: \(name) again; stopping now")
             exit(Self.exitCode)
         }
+        // No work in flight (a confirmation prompt, between steps): nothing to unwind.
+        guard !woken.isEmpty else {
+            Terminal.error(Interrupted(signal: name).description)
+            exit(Self.exitCode)
+        }
         for (_, waiter) in woken.sorted(by: { $0.key < $1.key }) { waiter.resume(returning: name) }
         DispatchQueue.global().asyncAfter(deadline: .now() + Self.grace.inSeconds) {
             Terminal.error(Interrupted(signal: name).description + " (the work did not stop within \(Self.grace.formattedSeconds))")

@@ -85,7 +85,8 @@ public enum Planner {
 
         let bootstrapNode = observed.etcdBootstrapped ? nil : desired.first { $0.identity.role == .controlPlane }?.identity.node
         let installsGitOps = !desired.isEmpty && (spec.gitops.map { gitops in observed.gitops.map { !$0.matches(gitops) } ?? true } ?? false)
-        changes.sort { order($0) < order($1) }
+        // Keys computed once: the sort compares them n log n times.
+        changes = changes.map { (order($0), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
         return Plan(
             cluster: spec.name, desired: desired, changes: changes, bootstrapNode: bootstrapNode, installsGitOps: installsGitOps, notes: notes,
             duplicates: duplicates.filter { pools.contains($0.pool) }, unreadableProviders: observed.unreachableProviders.keys.sorted())

@@ -61,8 +61,21 @@ public struct SecretsStore: Sendable {
     /// Refuses to go on when the bundle is missing but the cluster's machines exist: a new bundle
     /// would give the running cluster a new CA and cluster id, so new nodes could never join it and
     /// the client configs would be locked out. Only a cluster with no machine may get a new bundle.
+    ///
+    /// An existing bundle is read here, so one that cannot be used (unreadable, corrupt, readable
+    /// by others) stops the command before its first change rather than in the middle.
     public func requireBundle(cluster: String, machines: [ObservedMachine]) throws(ClusterError) {
-        guard !exists, !machines.isEmpty else { return }
+        if exists {
+            do {
+                _ = try load()
+            } catch {
+                throw ClusterError(
+                    .secrets, "the secrets bundle of cluster \(cluster) cannot be used, so nothing was changed: \(error.message)",
+                    hint: error.hint ?? "restore it with `clusterctl secrets import \(cluster) <file> --force` from a backup (`clusterctl secrets export`)")
+            }
+            return
+        }
+        guard !machines.isEmpty else { return }
         let names = machines.map(\.identity.node).sorted()
         let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? " and \(names.count - 5) more" : "")
         throw ClusterError(

@@ -52,8 +52,10 @@ struct NodeAdd: ParsableCommand {
             let session = try Session(cluster, printWarnings: false, changes: true)
             let grown = session.spec
             let progress = ProgressView(output: output.output)
+            let verdict = session.verdict
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let observed = try await ObservedCluster.observe(spec: grown, backend: backend)
+                verdict.record(observed, action: "its pools were left alone")
                 let full = Planner.plan(spec: grown, observed: observed)
                 let creates = full.changes.filter { if case .create(let node) = $0 { node.identity.pool == poolName } else { false } }
                 let newNodes = Set(creates.map(\.node))
@@ -65,11 +67,12 @@ struct NodeAdd: ParsableCommand {
                 return try await executor.apply(plan, observed: observed)
             }
             progress.finish()
-            try ReportPrinter.print(report, output: output.output, simulated: cluster.simulate)
+            try ReportPrinter.print(report, output: output.output, simulated: cluster.simulate, problems: session.verdict.failures)
             if !report.succeeded {
                 Terminal.error("the spec asks for \(newCount) nodes in \(pool); run `clusterctl up \(cluster.cluster)` to finish")
                 throw ExitCode(ExitStatus.failed)
             }
+            try session.verdict.finish()
         }
     }
 }

@@ -73,8 +73,9 @@ struct NodeRemove: ParsableCommand {
                 try SpecEditor.setPoolCount(pool.count - 1, pool: pool.name, path: session.loaded.file)
                 Terminal.error("\(session.loaded.file): pool \(pool.name) count \(pool.count) -> \(pool.count - 1)")
             }
-            try ReportPrinter.print(report, output: output.output, simulated: cluster.simulate)
+            try ReportPrinter.print(report, output: output.output, simulated: cluster.simulate, problems: session.verdict.failures)
             if !report.succeeded { throw ExitCode(ExitStatus.failed) }
+            try session.verdict.finish()
         }
     }
 
