@@ -213,7 +213,12 @@ import Testing
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let run = try cli.start(["up", "home", "--simulate", "--sim-speed", "30"])
-        Thread.sleep(forTimeInterval: 1.5)
+        // Signal once the run holds its lock, i.e. is at work (not still starting up).
+        let lock = cli.home.appendingPathComponent("home/simulator/lock")
+        for _ in 0..<100 where !((try? String(contentsOf: lock, encoding: .utf8)) ?? "").contains("\"pid\"") {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Thread.sleep(forTimeInterval: 1)
         run.send(SIGTERM)
         let ended = run.wait()
         #expect(ended.status == 130, "\(ended.stderr)")
