@@ -1,9 +1,10 @@
 import Foundation
 
-// `swift run -c release clusterctl-bench [spine|configs]`: prints Markdown tables of figures.
+// `swift run -c release clusterctl-bench [spine|planner|configs]`: prints Markdown tables of figures.
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 do {
     if which == "all" || which == "spine" { print(try SpineBenchmark.run()) }
+    if which == "all" || which == "planner" { print("\n" + (try PlannerBenchmark.run())) }
     if which == "all" || which == "configs" { print("\n" + (try await ConfigBenchmark.run())) }
 } catch {
     FileHandle.standardError.write(Data("benchmark failed: \(error)\n".utf8))

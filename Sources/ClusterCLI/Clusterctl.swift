@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Provisioners
 
 @main
 struct Clusterctl: ParsableCommand {
@@ -16,9 +18,13 @@ struct Clusterctl: ParsableCommand {
 
             Exit codes:
               0  success
-              1  the operation ran and failed (some node or step failed, cluster unhealthy)
+              1  the operation ran and failed (some node or step failed, cluster unhealthy), a
+                 provider could not be read (its pools were left alone), a node name is
+                 duplicated, or an --inject fault never fired
               2  bad input: usage error or invalid spec
-              3  refused: confirmation missing, or an existing thing would be overwritten
+              3  refused: confirmation missing, an existing thing would be overwritten, or
+                 another run holds the cluster's lock
+              130  interrupted (Ctrl-C, SIGTERM)
               137  the simulator injected a crash (--inject crash:...)
             """,
         subcommands: [
@@ -26,4 +32,20 @@ struct Clusterctl: ParsableCommand {
             SecretsCommand.self, ImageCommand.self,
         ]
     )
+
+    /// Routes every log line through the secret scrubber before any command runs.
+    /// A usage error exits 2 as documented (ArgumentParser's own code for it is 64).
+    static func main() {
+        ScrubbingLogHandler.bootstrap()
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.badInput)
+            }
+            exit(withError: error)
+        }
+    }
 }

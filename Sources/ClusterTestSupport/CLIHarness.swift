@@ -47,10 +47,23 @@ public struct CLIHarness: Sendable {
         try run(arguments)
     }
 
-    public func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
+    /// - Parameter user: run as this uid (and gid) through setpriv(1), for what root is never
+    ///   refused (a directory it may not write); nil runs as the test's own user.
+    public func run(_ arguments: [String], environment extra: [String: String] = [:], user: UInt32? = nil) throws -> Output {
+        // Both pipes are read on their own threads before waiting, so a chatty run cannot stall.
+        try start(arguments, environment: extra, user: user).wait()
+    }
+
+    /// Starts `clusterctl ARGS` in the background, for runs that overlap or get a signal.
+    public func start(_ arguments: [String], environment extra: [String: String] = [:], user: UInt32? = nil) throws -> RunningCLI {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = workDirectory
         var environment = ProcessInfo.processInfo.environment
         environment["CLUSTERCTL_HOME"] = home.path
@@ -63,11 +76,7 @@ public struct CLIHarness: Sendable {
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Read both pipes before waiting, so a chatty run cannot fill a pipe and stall.
-        let errorData = ReadAll(stderr.fileHandleForReading)
-        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errorData.wait(), as: UTF8.self))
+        return RunningCLI(process: process, stdout: ReadAll(stdout.fileHandleForReading), stderr: ReadAll(stderr.fileHandleForReading))
     }
 
     public func read(_ relativePath: String) throws -> String {
@@ -80,6 +89,32 @@ public struct CLIHarness: Sendable {
 
     public func cleanUp() {
         try? FileManager.default.removeItem(at: workDirectory)
+    }
+}
+
+/// A `clusterctl` started in the background by ``CLIHarness/start(_:environment:)``.
+public final class RunningCLI: @unchecked Sendable {
+    let process: Process
+    let stdout: ReadAll
+    let stderr: ReadAll
+
+    init(process: Process, stdout: ReadAll, stderr: ReadAll) {
+        self.process = process
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Sends `signal` (SIGINT for a Ctrl-C, SIGTERM for a stop) to the process.
+    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to end and returns what it printed.
+    public func wait() -> CLIHarness.Output {
+        let errorData = stderr.wait()
+        let outData = stdout.wait()
+        process.waitUntilExit()
+        return CLIHarness.Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errorData, as: UTF8.self))
     }
 }
 

@@ -75,7 +75,7 @@ import Testing
     @Test func faultsAreRetriedAndReportedAsJSONEvents() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let up = try cli.run("up", "home", "--simulate", "--inject", "ratelimit:create:hcloud*3", "--inject", "5xx:apply*2", "-o", "json")
+        let up = try cli.run("up", "home", "--simulate", "--inject", "ratelimit:create:hcloud*3", "--inject", "5xx:status*2", "-o", "json")
         #expect(up.status == 0, "\(up.stderr)")
         let lines = up.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(lines.allSatisfy { $0 != nil }, "every stdout line is JSON")

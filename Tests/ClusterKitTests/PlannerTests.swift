@@ -73,3 +73,59 @@ import Testing
         #expect(Set(plan.desired.map(\.identity.node)).count == 300)
     }
 }
+
+/// Two machines carrying one node name never cost a distinct healthy node.
+@Suite struct PlannerDuplicateTests {
+    func machine(_ node: String, id: String, pool: String = "cp", phase: MachinePhase = .running, size: MachineSize) -> ObservedMachine {
+        ObservedMachine(providerID: id, provider: "hcloud", identity: NodeIdentity(cluster: "home", pool: pool, role: .controlPlane, node: node), phase: phase, addresses: ["192.0.2.1"], size: size)
+    }
+
+    @Test func aCloneOfOneControlPlaneDoesNotPushOutTheOther() throws {
+        let spec = try Fixtures.hybridSpec()
+        let cp = try #require(spec.pool(named: "cp"))
+        let observed = ObservedCluster(machines: [
+            machine("home-cp-1", id: "41", size: cp.size),
+            machine("home-cp-1", id: "57", size: cp.size),
+            machine("home-cp-2", id: "42", size: cp.size),
+        ], etcdBootstrapped: true)
+        let plan = Planner.plan(spec: spec, observed: observed)
+        #expect(!plan.changes.contains { ["home-cp-1", "home-cp-2"].contains($0.node) }, "\(plan.changes)")
+        #expect(plan.duplicates.map(\.node) == ["home-cp-1"])
+        #expect(plan.duplicates.first?.machines.map(\.providerID) == ["41", "57"])
+        #expect(plan.notes.contains { $0.contains("home-cp-1 is carried by 2 machines") && $0.contains("--machine 57") })
+        #expect(!plan.desired.contains { $0.identity.node == "home-cp-1" }, "neither copy is configured or waited on")
+        #expect(plan.desired.contains { $0.identity.node == "home-cp-2" })
+        #expect(!plan.isComplete)
+    }
+
+    @Test func shrinkingAPoolDeletesTheHighestDistinctNodeNotTheDuplicate() throws {
+        var spec = try Fixtures.hybridSpec()
+        let cp = try #require(spec.pool(named: "cp"))
+        spec.pools = spec.pools.map { pool in
+            var pool = pool
+            if pool.name == "cp" { pool.count = 2 }
+            return pool
+        }
+        let observed = ObservedCluster(machines: [
+            machine("home-cp-1", id: "1", size: cp.size),
+            machine("home-cp-2", id: "2", size: cp.size),
+            machine("home-cp-3", id: "3", size: cp.size),
+            machine("home-cp-3", id: "4", phase: .failed, size: cp.size),
+        ], etcdBootstrapped: true)
+        let plan = Planner.plan(spec: spec, observed: observed)
+        #expect(!plan.changes.contains { $0.node == "home-cp-1" || $0.node == "home-cp-2" }, "\(plan.changes)")
+        #expect(plan.notes.contains { $0.contains("home-cp-3 left alone") }, "\(plan.notes)")
+    }
+
+    @Test func aDuplicateBelowTheCountStillLeavesRoomForNoExtraCreate() throws {
+        let spec = try Fixtures.hybridSpec()
+        let cp = try #require(spec.pool(named: "cp"))
+        let observed = ObservedCluster(machines: [
+            machine("home-cp-2", id: "7", size: cp.size),
+            machine("home-cp-2", id: "8", size: cp.size),
+        ], etcdBootstrapped: true)
+        let plan = Planner.plan(spec: spec, observed: observed)
+        let creates = plan.changes.compactMap { change -> String? in if case .create(let node) = change { node.identity.node } else { nil } }
+        #expect(creates.filter { $0.hasPrefix("home-cp-") && !$0.hasPrefix("home-cp-home") } == ["home-cp-1"], "\(creates)")
+    }
+}

@@ -22,13 +22,11 @@ struct Down: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let session = try Session(cluster)
+            let session = try Session(cluster, changes: true)
+            try session.lockCluster()
             let spec = session.spec
             let observed = try session.run { backend in try await ObservedCluster.observe(spec: spec, backend: backend) }
-            if !observed.unreachableProviders.isEmpty {
-                let names = observed.unreachableProviders.keys.sorted().joined(separator: ", ")
-                Terminal.error("warning: could not read \(names); machines there are left alone")
-            }
+            session.verdict.record(observed, action: "its machines and resources are left alone")
             let machines = observed.machines
             if !yes {
                 let summary = "Destroy \(machines.count) machine\(machines.count == 1 ? "" : "s") of cluster \(spec.name)\(cluster.simulate ? " (simulated)" : "")?"
@@ -42,11 +40,31 @@ struct Down: ParsableCommand {
             }
             progress.finish()
             switch output.output {
-            case .json, .yaml: Terminal.out(try Terminal.document(["deleted": machines.count - failures.count], format: output.output, compact: true))
-            case .table: Terminal.out("\(spec.name): \(machines.count - failures.keys.filter { key in machines.contains { $0.identity.node == key } }.count) of \(machines.count) machines deleted" + (failures.isEmpty ? "" : ", with failures"))
+            case .json, .yaml:
+                Terminal.out(try Terminal.document(
+                    DownDocument(deleted: machines.count - failures.count, unreadableProviders: observed.unreachableProviders), format: output.output, compact: true))
+            case .table:
+                let unread = observed.unreachableProviders.keys.sorted()
+                Terminal.out(
+                    "\(spec.name): \(machines.count - failures.keys.filter { key in machines.contains { $0.identity.node == key } }.count) of \(machines.count) machines deleted"
+                        + (failures.isEmpty ? "" : ", with failures")
+                        + (unread.isEmpty ? "" : "; not looked at on \(unread.joined(separator: ", ")) (could not be read)"))
             }
             for (subject, message) in failures.sorted(by: { $0.key < $1.key }) { Terminal.error("✘ \(subject): \(message)") }
             if !failures.isEmpty { throw ExitCode(ExitStatus.failed) }
+            try session.verdict.finish()
         }
+    }
+}
+
+/// What `down -o json|yaml` prints.
+struct DownDocument: Encodable {
+    var deleted: Int
+    /// Providers that could not be read, with why: their machines were not looked at.
+    var unreadableProviders: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case deleted
+        case unreadableProviders = "unreadable_providers"
     }
 }

@@ -7,7 +7,8 @@ struct Status: ParsableCommand {
         abstract: "Show nodes, roles, providers, states and versions, and how the cluster drifts from its spec.",
         discussion: """
             Reads everything from the providers and the cluster itself. Drift lists what `up` would
-            change. Exits 0 whatever the cluster's state; scripts read `-o json`.
+            change. Exits 0 whatever the cluster's state, and 1 when a provider could not be read
+            (the view is then partial); scripts read `-o json`.
 
             Examples:
               clusterctl status home --simulate
@@ -30,6 +31,8 @@ struct Status: ParsableCommand {
             case .json, .yaml: Terminal.out(try Terminal.document(document, format: output.output))
             case .table: Terminal.out(document.text)
             }
+            session.verdict.record(observed, action: "its machines are missing from this view")
+            try session.verdict.finish()
         }
     }
 }

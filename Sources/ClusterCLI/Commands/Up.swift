@@ -28,14 +28,20 @@ struct Up: ParsableCommand {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
             try RealBackends.checkReachable(until, simulate: cluster.simulate)
-            let session = try Session(cluster)
+            let session = try Session(cluster, changes: true)
+            try session.lockCluster()
             let spec = session.spec
             let progress = ProgressView(output: output.output)
             let format = output.output
             let until = until
-            let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
+            let verdict = session.verdict
+            let secrets = session.secrets
+            let report = try Self.closingStream(format: format, cluster: spec.name) { try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
+                try secrets.requireBundle(cluster: spec.name, machines: observed.machines)
                 let plan = Planner.plan(spec: spec, observed: observed)
+                verdict.record(observed, action: "its pools were left alone")
+                verdict.record(plan)
                 switch format {
                 case .table: Terminal.error(PlanDocument.text(plan, spec: spec) + "\n")
                 case .json: Terminal.out(try Terminal.json(PlanLine(plan: PlanDocument(plan)), pretty: false))
@@ -43,12 +49,38 @@ struct Up: ParsableCommand {
                 }
                 let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: until), events: progress.handle)
                 return try await executor.apply(plan, observed: observed)
-            }
+            } }
             progress.finish()
-            try ReportPrinter.print(report, output: format, simulated: cluster.simulate, requestedStop: until)
+            try ReportPrinter.print(report, output: format, simulated: cluster.simulate, requestedStop: until, problems: session.verdict.failures)
             if !report.succeeded { throw ExitCode(ExitStatus.failed) }
+            try session.verdict.finish()
         }
     }
+}
+
+extension Up {
+    /// Ends a `-o json` stream with its report line even when the run was interrupted or timed
+    /// out, so a reader of the stream always sees how it ended.
+    static func closingStream<Value>(format: OutputFormat, cluster: String, _ body: () throws -> Value) throws -> Value {
+        do {
+            return try body()
+        } catch let error as Interrupted where format == .json {
+            Terminal.out((try? Terminal.json(EndedReport(cluster: cluster, reason: "interrupted by \(error.signal)"), pretty: false)) ?? "")
+            throw error
+        } catch let error as ClusterError where format == .json && error.code == .timeout {
+            Terminal.out((try? Terminal.json(EndedReport(cluster: cluster, reason: error.message), pretty: false)) ?? "")
+            throw error
+        }
+    }
+}
+
+/// The report line of a `-o json` stream whose run was stopped before it could report.
+struct EndedReport: Encodable {
+    var type = "report"
+    var cluster: String
+    var succeeded = false
+    var stopped = true
+    var reason: String
 }
 
 /// The plan as the first JSON line of `up -o json`.

@@ -34,6 +34,9 @@ enum CLIFailure {
         case let error as ProvisionerError:
             Terminal.error("error: \(error)")
             return ExitCode(ExitStatus.failed)
+        case let error as Interrupted:
+            Terminal.error(error.description)
+            return ExitCode(Interruption.exitCode)
         case let error as ExitCode:
             return error
         default:

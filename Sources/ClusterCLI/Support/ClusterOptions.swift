@@ -15,6 +15,11 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "Simulator seed: the same seed gives the same run (used when the simulator starts fresh).")
     var seed: UInt64 = 1
 
+    @Option(help: ArgumentHelp(
+        "How long the whole command may take (90s, 10m, 2h); default 5m for commands that read, 60m for those that change the cluster.",
+        valueName: "duration"))
+    var timeout: CommandTimeout?
+
     /// The spec file this argument names.
     var specPath: String { SpecLoader.resolve(cluster, clustersDirectory: clustersDirectory) }
 }

@@ -20,6 +20,9 @@ struct PlanDocument: Encodable {
     var installsGitOps: Bool
     var notes: [String]
     var summary: Summary
+    /// Node names more than one machine carries, with the provider ids of every copy.
+    var duplicates: [String: [String]]
+    var unreadableProviders: [String]
 
     struct Summary: Encodable {
         var create: Int
@@ -43,11 +46,14 @@ struct PlanDocument: Encodable {
         bootstrapNode = plan.bootstrapNode
         installsGitOps = plan.installsGitOps
         notes = plan.notes
+        duplicates = Dictionary(plan.duplicates.map { ($0.node, $0.machines.map(\.providerID)) }, uniquingKeysWith: { first, _ in first })
+        unreadableProviders = plan.unreadableProviders
         summary = Summary(create: plan.creates, replace: plan.replaces, delete: plan.deletes, text: plan.summary)
     }
 
     enum CodingKeys: String, CodingKey {
-        case cluster, changes, notes, summary
+        case cluster, changes, notes, summary, duplicates
+        case unreadableProviders = "unreadable_providers"
         case bootstrapNode = "bootstrap_node"
         case installsGitOps = "installs_gitops"
     }
@@ -67,7 +73,14 @@ struct PlanDocument: Encodable {
         if let node = plan.bootstrapNode { lines.append("  + bootstrap etcd on \(node)") }
         if plan.installsGitOps, let gitops = spec.gitops { lines.append("  + Flux from \(gitops.url) (branch \(gitops.branch), path \(gitops.path))") }
         for note in plan.notes { lines.append("  ! \(note)") }
-        if plan.isEmpty { lines.append("No changes: \(spec.name) matches its spec.") } else { lines.append("") ; lines.append(plan.summary) }
+        if plan.isEmpty && plan.isComplete {
+            lines.append("No changes: \(spec.name) matches its spec.")
+        } else if plan.isEmpty {
+            lines.append("No changes to what could be read; \(spec.name) does not match its spec until the notes above are resolved.")
+        } else {
+            lines.append("")
+            lines.append(plan.summary)
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -59,7 +59,7 @@ final class ProgressView: @unchecked Sendable {
             text += "\u{1B}[2K\(mark) \(subject.padding(toLength: width, withPad: " ", startingAt: 0))  \(event.stage.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(event.message)  [\(event.elapsed.formattedSeconds)]\n"
         }
         drawnLines = order.count
-        FileHandle.standardError.write(Data(text.utf8))
+        FileHandle.standardError.write(Data(SecretScrubber.shared.scrub(text).utf8))
     }
 
     static func line(_ event: ExecutionEvent) -> String {

@@ -3,10 +3,12 @@ import ClusterKit
 /// Prints what `up`, `node add` and `node remove` did.
 enum ReportPrinter {
     /// - Parameter requestedStop: the stage the user asked to stop after (`--until`), if any.
-    static func print(_ report: ExecutionReport, output: OutputFormat, simulated: Bool, requestedStop: Stage? = nil) throws {
+    /// - Parameter problems: what made the run less than a success besides its nodes (a provider
+    ///   that could not be read, a duplicated name); the document's `succeeded` accounts for them.
+    static func print(_ report: ExecutionReport, output: OutputFormat, simulated: Bool, requestedStop: Stage? = nil, problems: [String] = []) throws {
         switch output {
         case .json, .yaml:
-            Terminal.out(try Terminal.document(ReportDocument(report), format: output, compact: true))
+            Terminal.out(try Terminal.document(ReportDocument(report, problems: problems), format: output, compact: true))
         case .table:
             let ready = report.nodes.filter { $0.state == .ready }.count
             let time = report.elapsed.formattedSeconds + (simulated ? " (simulated)" : "")
@@ -26,7 +28,7 @@ enum ReportPrinter {
             if report.gitopsInstalled { summary += ", Flux installed" }
             let deleted = report.nodes.filter { $0.state == .deleted }.count
             if deleted > 0 { summary += ", \(deleted) removed" }
-            summary += report.succeeded ? (report.healthy ? ", healthy" : "") : ", with failures"
+            summary += report.succeeded && problems.isEmpty ? (report.healthy ? ", healthy" : "") : ", with failures"
             Terminal.out(summary + " — \(time)")
         }
     }
@@ -43,10 +45,12 @@ struct ReportDocument: Encodable {
     var gitopsInstalled: Bool
     var nodes: [NodeOutcome]
     var failures: [String: String]
+    var problems: [String]
 
-    init(_ report: ExecutionReport) {
+    init(_ report: ExecutionReport, problems: [String] = []) {
         cluster = report.cluster
-        succeeded = report.succeeded
+        succeeded = report.succeeded && problems.isEmpty
+        self.problems = problems
         healthy = report.healthy
         elapsedSeconds = Double(report.elapsed.components.seconds)
         stoppedAfter = report.stoppedAfter?.rawValue
@@ -57,7 +61,7 @@ struct ReportDocument: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, cluster, succeeded, healthy, nodes, failures
+        case type, cluster, succeeded, healthy, nodes, failures, problems
         case elapsedSeconds = "elapsed_seconds"
         case stoppedAfter = "stopped_after"
         case bootstrappedOn = "bootstrapped_on"

@@ -1,6 +1,9 @@
 import ClusterKit
 import Foundation
 import Provisioners
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One command's view of a cluster: its loaded spec, where its state lives, and a backend to run
 /// against (the simulator under `--simulate`, the real providers otherwise).
@@ -8,10 +11,21 @@ struct Session {
     let options: ClusterOptions
     let loaded: LoadedSpec
     var spec: ClusterSpec { loaded.spec }
+    /// What made this run less than a success; commands end with `verdict.finish()`.
+    let verdict = RunVerdict()
+
+    /// When the command must be done by (`--timeout`), in real time.
+    let deadline: ContinuousClock.Instant
+    let timeout: CommandTimeout
 
     /// Loads and validates the spec; prints its warnings to stderr.
-    init(_ options: ClusterOptions, printWarnings: Bool = true) throws {
+    ///
+    /// - Parameter changes: whether the command changes the cluster (its default `--timeout` is longer).
+    init(_ options: ClusterOptions, printWarnings: Bool = true, changes: Bool = false) throws {
         self.options = options
+        timeout = options.timeout ?? (changes ? .changing : .reading)
+        deadline = ContinuousClock.now + timeout.duration
+        Interruption.shared.install()
         loaded = try SpecLoader.load(path: options.specPath)
         if printWarnings {
             for warning in loaded.warnings { Terminal.error(warning.description) }
@@ -26,6 +40,20 @@ struct Session {
     }
 
     var secrets: SecretsStore { SecretsStore(directory: stateDirectory) }
+
+    /// Takes the cluster's lock before the command's first change, and checks that the state
+    /// directory can be written (a read-only one is refused here, not after the work is done).
+    /// The lock is held until the process ends.
+    func lockCluster() throws {
+        let lease = try FileClusterLock(directory: stateDirectory)
+            .acquire(as: .current(command: (["clusterctl"] + CommandLine.arguments.dropFirst()).joined(separator: " ")))
+        HeldLocks.shared.keep(lease)
+        guard access(stateDirectory.path, W_OK) == 0 else {
+            throw ClusterError(
+                .io, "the clusterctl directory \(stateDirectory.path) is not writable: \(String(cString: strerror(errno))); nothing was changed",
+                hint: "make it writable (chmod u+w), or point CLUSTERCTL_HOME at a writable directory")
+        }
+    }
     var simulatorStore: SimulatorStore { SimulatorStore(directory: stateDirectory) }
 
     /// Runs `body` against the cluster's backend and returns its result.
@@ -34,9 +62,14 @@ struct Session {
     ///   - faults: simulator faults to inject (`--inject`).
     ///   - speed: virtual seconds per real second under the simulator; nil runs instantly.
     func run<Result: Sendable>(
-        faults: [SimulatedFault] = [], speed: Double? = nil, _ body: @escaping @Sendable (ClusterBackend) async throws -> Result
+        faults: [SimulatedFault] = [], speed: Double? = nil, _ work: @escaping @Sendable (ClusterBackend) async throws -> Result
     ) throws -> Result {
         let spec = spec
+        let deadline = deadline
+        let timeout = timeout
+        let body: @Sendable (ClusterBackend) async throws -> Result = { backend in
+            try await Self.bounded(until: deadline, timeout: timeout) { try await work(backend) }
+        }
         let configs = LazyTalosConfigSource(spec: spec, store: secrets)
         guard options.simulate else {
             let backend = RealBackends.make(spec: spec, configs: configs)
@@ -53,9 +86,36 @@ struct Session {
         let outcome = Swift.Result { try SimulationRunLoop(clock: world.clock, speed: speed).run { try await body(backend) } }
         // A crashed process saves nothing more: the state on disk is what it left at the crash.
         if let fault = world.crashFault { throw SimulatedCrash(fault: fault) }
+        if !faults.isEmpty { verdict.record(unfired: world.withdrawFaults(like: faults), injected: faults) }
         try store.save(world.snapshot())
         if let error = saveFailure.error { throw error }
         return try outcome.get()
+    }
+}
+
+extension Session {
+    /// Runs `operation` until it ends, a signal arrives (``Interrupted``) or the command's deadline
+    /// passes (a `timeout` ``ClusterError``); the latter two cancel it and wait for it to unwind.
+    static func bounded<Result: Sendable>(
+        until deadline: ContinuousClock.Instant, timeout: CommandTimeout, _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                throw Interrupted(signal: try await Interruption.shared.wait())
+            }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                throw ClusterError(
+                    .timeout, "the command did not finish within \(timeout) (--timeout); it was stopped",
+                    hint: "a provider's API may be slow or unreachable: check it, or raise --timeout; running the command again converges")
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw ClusterError(.io, "the command ended without a result")
+            }
+            return value
+        }
     }
 }
 
@@ -104,5 +164,18 @@ final class SharedResult<Value: Sendable>: @unchecked Sendable {
         defer { lock.unlock() }
         guard let result else { throw ClusterError(.io, "the operation ended without a result") }
         return try result.get()
+    }
+}
+
+/// Keeps the leases a command took until the process ends (the kernel then drops them).
+final class HeldLocks: @unchecked Sendable {
+    static let shared = HeldLocks()
+    private let lock = NSLock()
+    private var leases: [any ClusterLockLease] = []
+
+    func keep(_ lease: any ClusterLockLease) {
+        lock.lock()
+        leases.append(lease)
+        lock.unlock()
     }
 }

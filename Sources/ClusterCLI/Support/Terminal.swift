@@ -1,3 +1,4 @@
+import ClusterKit
 import Foundation
 import Yams
 
@@ -6,12 +7,14 @@ enum Terminal {
     static let stderrIsTTY = isatty(2) == 1
     static let stdoutIsTTY = isatty(1) == 1
 
+    /// Every line shown goes through the scrubber: a server's error text can echo the token it
+    /// was sent, and no output of clusterctl may carry a secret the run loaded.
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        FileHandle.standardOutput.write(Data((SecretScrubber.shared.scrub(text) + "\n").utf8))
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((SecretScrubber.shared.scrub(text) + "\n").utf8))
     }
 
     static func json<Value: Encodable>(_ value: Value, pretty: Bool = true) throws -> String {
@@ -35,7 +38,7 @@ enum Terminal {
     /// Asks a yes/no question on the terminal; false when there is no terminal to ask on.
     static func confirm(_ question: String) -> Bool {
         guard isatty(0) == 1 else { return false }
-        FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+        FileHandle.standardError.write(Data(SecretScrubber.shared.scrub("\(question) [y/N] ").utf8))
         guard let answer = readLine() else { return false }
         return ["y", "yes"].contains(answer.lowercased())
     }

@@ -8,8 +8,10 @@ public actor BootstrapCoordinator {
     public enum Decision: Sendable { case bootstrap, alreadyBootstrapped }
 
     private var order: [String]
-    private var arrived: [String: CheckedContinuation<Decision, any Error>] = [:]
-    private var waiters: [CheckedContinuation<Void, any Error>] = []
+    private let waiters = CancellableWaiters<Void>()
+    /// Control planes waiting to hear whether they bootstrap, by node name.
+    private let arrivals = CancellableWaiters<Decision>()
+    private var arrived: Set<String> = []
     private var bootstrapped: Bool
     private var claimedBy: String?
     private var failures: [String: String] = [:]
@@ -22,22 +24,22 @@ public actor BootstrapCoordinator {
     public var isBootstrapped: Bool { bootstrapped }
 
     /// Called by a control plane whose Talos runs. Returns whether it must bootstrap.
+    /// Cancelling (a node pipeline's timeout) ends the wait; the node then counts as failed.
     public func arrive(_ node: String) async throws -> Decision {
         if bootstrapped { return .alreadyBootstrapped }
-        return try await withCheckedThrowingContinuation { continuation in
-            arrived[node] = continuation
-            dispatch()
-        }
+        arrived.insert(node)
+        dispatch()
+        // `dispatch` may have decided already; `deliver` keeps the decision for this wait.
+        return try await arrivals.wait(key: node)
     }
 
     /// The node that was told to bootstrap reports success.
     public func bootstrapSucceeded() {
         bootstrapped = true
         claimedBy = nil
-        for (_, continuation) in arrived { continuation.resume(returning: .alreadyBootstrapped) }
-        arrived = [:]
-        for waiter in waiters { waiter.resume() }
-        waiters = []
+        for node in arrived.sorted() { arrivals.deliver(key: node, with: .success(.alreadyBootstrapped)) }
+        arrived = []
+        waiters.resumeAll(with: .success(()))
     }
 
     /// A control plane will never arrive (or failed while bootstrapping): pass the role on.
@@ -45,17 +47,18 @@ public actor BootstrapCoordinator {
         failures[node] = reason
         order.removeAll { $0 == node }
         if claimedBy == node { claimedBy = nil }
-        if let continuation = arrived.removeValue(forKey: node) {
-            continuation.resume(throwing: ClusterError(.partialFailure, "\(node) failed before etcd was bootstrapped: \(reason)"))
+        if arrived.remove(node) != nil {
+            arrivals.resume(key: node, with: .failure(ClusterError(.partialFailure, "\(node) failed before etcd was bootstrapped: \(reason)")))
         }
+        arrivals.forget(key: node)
         dispatch()
     }
 
-    /// Waits until the cluster has etcd (workers, Flux).
+    /// Waits until the cluster has etcd (workers, Flux); cancelling the waiting task ends the wait.
     public func waitUntilBootstrapped() async throws {
         if bootstrapped { return }
         try checkPossible()
-        try await withCheckedThrowingContinuation { waiters.append($0) }
+        try await waiters.wait()
     }
 
     private func checkPossible() throws {
@@ -70,12 +73,11 @@ public actor BootstrapCoordinator {
         if order.isEmpty {
             let error: any Error
             do { try checkPossible(); return } catch let caught { error = caught }
-            for waiter in waiters { waiter.resume(throwing: error) }
-            waiters = []
+            waiters.resumeAll(with: .failure(error))
             return
         }
-        guard claimedBy == nil, let preferred = order.first, let continuation = arrived.removeValue(forKey: preferred) else { return }
+        guard claimedBy == nil, let preferred = order.first, arrived.remove(preferred) != nil else { return }
         claimedBy = preferred
-        continuation.resume(returning: .bootstrap)
+        arrivals.deliver(key: preferred, with: .success(.bootstrap))
     }
 }

@@ -2,19 +2,19 @@
 /// nodes that clone it wait).
 public actor OneShot<Value: Sendable> {
     private var result: Result<Value, any Error>?
-    private var waiters: [CheckedContinuation<Value, any Error>] = []
+    private let waiters = CancellableWaiters<Value>()
 
     public init() {}
 
     public func fulfil(_ outcome: Result<Value, any Error>) {
         guard result == nil else { return }
         result = outcome
-        for waiter in waiters { waiter.resume(with: outcome) }
-        waiters = []
+        waiters.resumeAll(with: outcome)
     }
 
+    /// The value once produced; cancelling the waiting task ends the wait with `CancellationError`.
     public func value() async throws -> Value {
         if let result { return try result.get() }
-        return try await withCheckedThrowingContinuation { waiters.append($0) }
+        return try await waiters.wait()
     }
 }

@@ -7,7 +7,7 @@ public actor ReadinessWatcher {
     private let kubernetes: any KubernetesAPI
     private let time: any TimeSource
     private let interval: Duration
-    private var waiters: [String: [CheckedContinuation<Void, any Error>]] = [:]
+    private let waiters = CancellableWaiters<Void>()
     private var stopped = false
 
     public init(kubernetes: any KubernetesAPI, time: any TimeSource, interval: Duration = .seconds(5)) {
@@ -16,19 +16,16 @@ public actor ReadinessWatcher {
         self.interval = interval
     }
 
+    /// Waits until the node is Ready. Cancelling the waiting task ends the wait at once: a node
+    /// pipeline's timeout cancels it, and its task group can only finish when the wait does.
     public func waitUntilReady(_ node: String) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            if stopped {
-                continuation.resume(throwing: CancellationError())
-            } else {
-                waiters[node, default: []].append(continuation)
-            }
-        }
+        if stopped { throw CancellationError() }
+        try await waiters.wait(key: node)
     }
 
     /// Gives up waiting for a node (its pipeline timed out or was cancelled).
     public func abandon(_ node: String, error: any Error) {
-        for waiter in waiters.removeValue(forKey: node) ?? [] { waiter.resume(throwing: error) }
+        waiters.resume(key: node, with: .failure(error))
     }
 
     public func stop() { stopped = true }
@@ -39,20 +36,18 @@ public actor ReadinessWatcher {
             do { try await time.sleep(for: interval) } catch { break }
         }
         stopped = true
-        for (_, list) in waiters { for waiter in list { waiter.resume(throwing: CancellationError()) } }
-        waiters = [:]
+        waiters.resumeAll(with: .failure(CancellationError()))
     }
 
     private func pollOnce() async {
         do {
             for node in try await kubernetes.nodes() where node.ready {
-                for waiter in waiters.removeValue(forKey: node.name) ?? [] { waiter.resume() }
+                waiters.resume(key: node.name, with: .success(()))
             }
         } catch let error as any RetryClassifying where error.isTransient {
             // The API is down until etcd is up; keep polling through transient errors.
         } catch {
-            for (_, list) in waiters { for waiter in list { waiter.resume(throwing: error) } }
-            waiters = [:]
+            waiters.resumeAll(with: .failure(error))
         }
     }
 }

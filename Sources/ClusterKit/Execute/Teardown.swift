@@ -17,11 +17,31 @@ public struct Teardown: Sendable {
     /// of providers whose machines are all gone. Providers in `skipping` (they could not be read)
     /// are left alone. Returns the failures by subject.
     public func run(machines: [ObservedMachine], skipping: Set<String> = []) async -> [String: String] {
-        let start = backend.time.now
+        var failures = await deleteMachines(machines)
         let time = backend.time
-        let emit: @Sendable (String, ExecutionEvent.Kind, String) -> Void = { subject, kind, message in
-            events(ExecutionEvent(elapsed: time.now - start, stage: .machines, subject: subject, kind: kind, message: message))
+        let emit = emitter()
+        for provider in spec.providers where !skipping.contains(provider.name) {
+            let failedHere = machines.contains { $0.provider == provider.name && failures[$0.identity.node] != nil }
+            guard !failedHere else { continue }
+            do {
+                let provisioner = try backend.provisioner(provider.name)
+                try await retry.run(key: "\(provider.name)/resources", time: time) {
+                    try await provisioner.deleteClusterResources(cluster: spec.name)
+                }
+                emit(provider.name, .succeeded, "shared resources deleted")
+            } catch {
+                failures[provider.name] = oneLine(error)
+                emit(provider.name, .failed, oneLine(error))
+            }
         }
+        return failures
+    }
+
+    /// Deletes exactly these machines at their providers (all attempted even when some fail), with
+    /// retries; nothing else. Returns the failures by node name.
+    public func deleteMachines(_ machines: [ObservedMachine]) async -> [String: String] {
+        let time = backend.time
+        let emit = emitter()
         var failures: [String: String] = [:]
         await withTaskGroup(of: (String, String?).self) { group in
             for machine in machines {
@@ -45,20 +65,16 @@ public struct Teardown: Sendable {
                 if let failure { failures[name] = failure }
             }
         }
-        for provider in spec.providers where !skipping.contains(provider.name) {
-            let failedHere = machines.contains { $0.provider == provider.name && failures[$0.identity.node] != nil }
-            guard !failedHere else { continue }
-            do {
-                let provisioner = try backend.provisioner(provider.name)
-                try await retry.run(key: "\(provider.name)/resources", time: time) {
-                    try await provisioner.deleteClusterResources(cluster: spec.name)
-                }
-                emit(provider.name, .succeeded, "shared resources deleted")
-            } catch {
-                failures[provider.name] = oneLine(error)
-                emit(provider.name, .failed, oneLine(error))
-            }
-        }
         return failures
+    }
+
+    /// Sends machine-stage events timed from now.
+    private func emitter() -> @Sendable (String, ExecutionEvent.Kind, String) -> Void {
+        let start = backend.time.now
+        let time = backend.time
+        let events = events
+        return { subject, kind, message in
+            events(ExecutionEvent(elapsed: time.now - start, stage: .machines, subject: subject, kind: kind, message: message))
+        }
     }
 }

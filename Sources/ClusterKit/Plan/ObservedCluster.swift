@@ -27,6 +27,15 @@ public struct ObservedCluster: Sendable {
         self.gitops = gitops
     }
 
+    /// Node names that more than one machine carries, in name order, each with every copy.
+    public var duplicateNodes: [DuplicateNode] {
+        var byName: [String: [ObservedMachine]] = [:]
+        for machine in machines { byName[machine.identity.node, default: []].append(machine) }
+        return byName.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }.map { name, copies in
+            DuplicateNode(node: name, pool: copies[0].identity.pool, machines: copies.sorted { ($0.provider, $0.providerID) < ($1.provider, $1.providerID) })
+        }
+    }
+
     /// Reads the inventory from every provider concurrently, then asks running control planes
     /// about etcd and the Kubernetes API about nodes and Flux. A provider that cannot be read is
     /// recorded, not fatal: its pools are left alone.

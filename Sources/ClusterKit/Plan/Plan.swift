@@ -51,8 +51,17 @@ public struct Plan: Sendable {
     public var installsGitOps: Bool
     /// Differences the plan does not act on (size drift), and pools left alone (provider unreachable).
     public var notes: [String]
+    /// Node names more than one machine carries; none of their copies is touched.
+    public var duplicates: [DuplicateNode]
+    /// Providers whose inventory could not be read; the plan left their pools alone.
+    public var unreadableProviders: [String]
 
-    public init(cluster: String, desired: [NodePlan], changes: [MachineChange], bootstrapNode: String?, installsGitOps: Bool, notes: [String]) {
+    public init(
+        cluster: String, desired: [NodePlan], changes: [MachineChange], bootstrapNode: String?, installsGitOps: Bool, notes: [String],
+        duplicates: [DuplicateNode] = [], unreadableProviders: [String] = []
+    ) {
+        self.duplicates = duplicates
+        self.unreadableProviders = unreadableProviders
         self.cluster = cluster
         self.desired = desired
         self.changes = changes
@@ -67,6 +76,10 @@ public struct Plan: Sendable {
 
     /// Whether running it changes nothing.
     public var isEmpty: Bool { changes.isEmpty && bootstrapNode == nil && !installsGitOps }
+
+    /// Whether the plan covers the whole cluster: every provider was read and no node name is
+    /// held for a person to resolve. An empty plan that is not complete does not mean "in sync".
+    public var isComplete: Bool { duplicates.isEmpty && unreadableProviders.isEmpty }
 
     public var summary: String {
         var text = "Plan: \(creates) to create, \(replaces) to replace, \(deletes) to delete"

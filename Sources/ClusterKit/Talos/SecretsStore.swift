@@ -35,7 +35,10 @@ public struct SecretsStore: Sendable {
             throw ClusterError(.notFound, "no secrets bundle at \(bundleURL.path)",
                 hint: "run `clusterctl gen config` or `clusterctl secrets import` to create one")
         }
-        return try SecretsBundle(talosYAML: try SecureFile.read(bundleURL))
+        let bundle = try SecretsBundle(talosYAML: try SecureFile.readPrivate(bundleURL, what: "the secrets bundle"))
+        SecretScrubber.shared.register(
+            [bundle.clusterSecret, bundle.bootstrapToken, bundle.trustdToken, bundle.secretboxEncryptionSecret, bundle.aescbcEncryptionSecret].compactMap { $0 })
+        return bundle
     }
 
     /// Stores `bundle`, refusing to replace an existing one unless `force` is set.
@@ -55,6 +58,34 @@ public struct SecretsStore: Sendable {
         }
     }
 
+    /// Refuses to go on when the bundle is missing but the cluster's machines exist: a new bundle
+    /// would give the running cluster a new CA and cluster id, so new nodes could never join it and
+    /// the client configs would be locked out. Only a cluster with no machine may get a new bundle.
+    ///
+    /// An existing bundle is read here, so one that cannot be used (unreadable, corrupt, readable
+    /// by others) stops the command before its first change rather than in the middle.
+    public func requireBundle(cluster: String, machines: [ObservedMachine]) throws(ClusterError) {
+        if exists {
+            do {
+                _ = try load()
+            } catch {
+                throw ClusterError(
+                    .secrets, "the secrets bundle of cluster \(cluster) cannot be used, so nothing was changed: \(error.message)",
+                    hint: error.hint ?? "restore it with `clusterctl secrets import \(cluster) <file> --force` from a backup (`clusterctl secrets export`)")
+            }
+            return
+        }
+        guard !machines.isEmpty else { return }
+        let names = machines.map(\.identity.node).sorted()
+        let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? " and \(names.count - 5) more" : "")
+        throw ClusterError(
+            .secrets,
+            "cluster \(cluster) has machines (\(shown)) but its secrets bundle \(bundleURL.path) is missing; "
+                + "a new one would give the cluster a new CA and identity, so nothing was changed",
+            hint: "restore the bundle with `clusterctl secrets import \(cluster) <file>` (a backup made by `clusterctl secrets export`, "
+                + "or `talosctl gen secrets --from-controlplane-config <a control plane's config>`), then run the command again")
+    }
+
     /// Returns the stored bundle, or generates, stores and returns a new one when none exists.
     /// When another process creates the bundle at the same moment, its bundle is returned.
     public func loadOrCreate(talosVersion: SemanticVersion, now: Date = Date()) throws(ClusterError) -> SecretsBundle {
@@ -71,6 +102,7 @@ public struct SecretsStore: Sendable {
     /// Adopts a bundle written by `talosctl gen secrets`.
     @discardableResult
     public func importBundle(from file: URL, force: Bool = false) throws(ClusterError) -> SecretsBundle {
+        // A loose source is still adopted (the stored copy is 0600); the CLI warns about it.
         let bundle = try SecretsBundle(talosYAML: try SecureFile.read(file))
         try save(bundle, force: force)
         return bundle

@@ -71,6 +71,36 @@ public enum SecureFile {
         }
     }
 
+    /// Reads a file that holds a secret (a token, a passphrase, a secrets bundle), refusing it,
+    /// as ssh refuses a private key, when its group or others may read or write it: a secret
+    /// others can read is already leaked, and one others can write can be swapped. `what` names
+    /// it in the error. The content is registered with ``SecretScrubber/shared`` so no output of
+    /// this run can show it.
+    public static func readPrivate(_ url: URL, what: String) throws(ClusterError) -> String {
+        let mode: Int
+        do {
+            mode = (try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int ?? 0) & 0o777
+        } catch {
+            throw ClusterError(.secrets, "cannot read \(what) \(url.path): \(error.localizedDescription)", hint: "check the path and its permissions")
+        }
+        if isLoose(mode) {
+            throw ClusterError(
+                .secrets, "\(what) \(url.path) is readable or writable by others (mode \(String(mode, radix: 8))); it was not used",
+                hint: "run `chmod 600 \(url.path)` (and check who may have read it)")
+        }
+        let text = try read(url)
+        SecretScrubber.shared.register(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        return text
+    }
+
+    /// Whether a file's permission bits let its group or others read or write it.
+    public static func isLoose(_ mode: Int) -> Bool { mode & 0o077 != 0 }
+
+    /// The file's permission bits, when it can be examined.
+    public static func mode(of url: URL) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int).map { $0 & 0o777 }
+    }
+
     /// Creates `url` with `text` (0600, atomic) only if it does not exist yet. The file is
     /// published with link(2), which fails when the name exists, so two racing creators never both
     /// win; the loser gets a `refused` error.

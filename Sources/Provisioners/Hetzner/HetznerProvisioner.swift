@@ -66,12 +66,12 @@ public struct HetznerProvisioner: FloatingIPProvisioner {
                     .secrets, "the Hetzner API token is not set: environment variable \(variable) is empty",
                     hint: "export \(variable)=<token from Hetzner Console > Security > API tokens>")
             }
-            return value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            SecretScrubber.shared.register(token)
+            return token
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ClusterError(.secrets, "cannot read the Hetzner API token from \(path)", hint: "check the path and its permissions")
-            }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let file = URL(fileURLWithPath: NSString(string: path).expandingTildeInPath)
+            return try SecureFile.readPrivate(file, what: "the Hetzner API token file").trimmingCharacters(in: .whitespacesAndNewlines)
         }
     }
 

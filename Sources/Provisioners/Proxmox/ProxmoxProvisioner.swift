@@ -375,13 +375,19 @@ public struct ProxmoxProvisioner: Provisioner {
                     .secrets, "the Proxmox API token is to come from environment variable \(variable), which is not set",
                     hint: "export \(variable)=USER@REALM!TOKENID=SECRET")
             }
+            SecretScrubber.shared.register(Self.secretParts(of: value))
             return value
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ClusterError(.secrets, "cannot read the Proxmox API token file \(path)")
-            }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let file = URL(fileURLWithPath: NSString(string: path).expandingTildeInPath)
+            let token = try SecureFile.readPrivate(file, what: "the Proxmox API token file").trimmingCharacters(in: .whitespacesAndNewlines)
+            SecretScrubber.shared.register(Self.secretParts(of: token))
+            return token
         }
+    }
+
+    /// The whole `USER@REALM!TOKENID=SECRET` and its secret half, which a server may echo alone.
+    private static func secretParts(of token: String) -> [String] {
+        [token] + (token.split(separator: "=", maxSplits: 1).dropFirst().map(String.init))
     }
 }
 

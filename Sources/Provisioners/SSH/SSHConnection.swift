@@ -212,14 +212,18 @@ final class SSHConnection {
                         + "variable \(name), which is not set",
                     hint: "export \(name) before running clusterctl")
             }
+            SecretScrubber.shared.register(value)
             return value
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SSHError(.keyFile, "cannot read the passphrase file \(path)")
+            let file = URL(fileURLWithPath: NSString(string: path).expandingTildeInPath)
+            let text: String
+            do { text = try SecureFile.readPrivate(file, what: "the passphrase file") } catch {
+                throw SSHError(.keyFile, error.message, hint: error.hint)
             }
-            var text = String(decoding: data, as: UTF8.self)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            return text
+            var passphrase = text
+            while passphrase.hasSuffix("\n") || passphrase.hasSuffix("\r") { passphrase.removeLast() }
+            SecretScrubber.shared.register(passphrase)
+            return passphrase
         }
     }
 }

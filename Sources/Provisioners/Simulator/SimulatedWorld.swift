@@ -55,6 +55,22 @@ public final class SimulatedWorld: Sendable {
         state.withLock { $0.faults.append(fault) }
     }
 
+    /// Takes the faults still waiting that have the kind, operation and target of one of
+    /// `faults` out of the world and returns them: what a run's `--inject` left unfired, so a
+    /// later command never trips over a fault meant for this one.
+    public func withdrawFaults(like faults: [SimulatedFault]) -> [SimulatedFault] {
+        let withdrawn: [SimulatedFault] = state.withLock { state in
+            let matches = { (pending: SimulatedFault) in
+                faults.contains { $0.kind == pending.kind && $0.operation == pending.operation && $0.target == pending.target }
+            }
+            let found = state.faults.filter(matches)
+            state.faults.removeAll(where: matches)
+            return found
+        }
+        if !withdrawn.isEmpty { persist(snapshot()) }
+        return withdrawn
+    }
+
     /// Declares a provider of the given type (`hetzner`, `libvirt`, `proxmox`, `simulator`); idempotent.
     public func registerProvider(named name: String, type: String) {
         let changed: Bool = state.withLock { state in
@@ -101,11 +117,17 @@ public final class SimulatedWorld: Sendable {
         try await clock.sleep(for: latency)
         try checkAlive()
         let now = seconds(clock.now)
-        let outcome = Result { () throws(any Error) -> Value in try state.withLock { try body(&$0, now) } }
+        let (outcome, changed) = state.withLock { state in
+            let before = state
+            let outcome = Result { () throws(any Error) -> Value in try body(&state, now) }
+            return (outcome, state != before)
+        }
         if let fault, fault.kind == .machineFailure, let node {
             failMachine(node: node)
         }
-        persist(snapshot())
+        // Reads change nothing: saving after them only rewrote the file (hundreds of times a
+        // second while a run polled a node that would never come up).
+        if changed || fault != nil { persist(snapshot()) }
         if let fault, fault.kind == .crash {
             crashedBy.withLock { $0 = fault }
             throw SimulatedCrash(fault: fault)

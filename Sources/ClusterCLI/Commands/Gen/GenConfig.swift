@@ -8,7 +8,8 @@ struct GenConfig: ParsableCommand {
         abstract: "Write each node's Talos machine config, a talosconfig and an admin kubeconfig.",
         discussion: """
             The same generator `up` uses, from the spec and the cluster's secrets bundle (created once,
-            on first use). Output is deterministic: the same spec and bundle give byte-identical files.
+            on first use, and only while the cluster has no machine: a missing bundle for a running
+            cluster is refused with how to restore it). Output is deterministic: the same spec and bundle give byte-identical files.
             Files are written 0600. Node addresses and the floating IP come from the providers when
             the machines exist (with --simulate, from the simulator); a floating-IP endpoint whose
             address is not known yet can be given with --endpoint-ip.
@@ -34,9 +35,12 @@ struct GenConfig: ParsableCommand {
         try reportingErrors {
             let session = try Session(cluster)
             let spec = session.spec
-            let observed = cluster.simulate
+            // Against real providers the inventory is read only when the bundle is missing, to know
+            // whether making one is safe (no machine exists) or would split the cluster's identity.
+            let observed = cluster.simulate || !session.secrets.exists
                 ? try session.run { backend in try await ObservedCluster.observe(spec: spec, backend: backend) }
                 : ObservedCluster(machines: [])
+            try session.secrets.requireBundle(cluster: spec.name, machines: observed.machines)
             let plan = Planner.plan(spec: spec, observed: observed)
             let addresses = Dictionary(observed.machines.map { ($0.identity.node, $0.addresses) }, uniquingKeysWith: { first, _ in first })
             let source = try LazyTalosConfigSource(spec: spec, store: session.secrets).loaded()

@@ -27,7 +27,7 @@ struct ImageBuild: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let session = try Session(cluster)
+            let session = try Session(cluster, changes: true)
             let spec = session.spec
             guard let providerSpec = spec.provider(named: provider) else {
                 throw ClusterError(.invalidSpec, "cluster \(spec.name) has no provider \"\(provider)\"", hint: "providers: " + spec.providers.map(\.name).joined(separator: ", "))

@@ -32,25 +32,30 @@ struct NodeAdd: ParsableCommand {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
             try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
-            let before = try Session(cluster)
+            let before = try Session(cluster, changes: true)
+            try before.lockCluster()
             guard let poolSpec = before.spec.pool(named: pool) else {
                 throw ClusterError(.invalidSpec, "cluster \(before.spec.name) has no pool \"\(pool)\"", hint: "pools: " + before.spec.pools.map(\.name).joined(separator: ", "))
             }
             let spec = before.spec
             let poolName = pool
             // Refuse before touching the spec when the cluster cannot take a node yet.
-            let bootstrapped = try before.run { backend in try await ObservedCluster.observe(spec: spec, backend: backend).etcdBootstrapped }
+            let observedBefore = try before.run { backend in try await ObservedCluster.observe(spec: spec, backend: backend) }
+            try before.secrets.requireBundle(cluster: spec.name, machines: observedBefore.machines)
+            let bootstrapped = observedBefore.etcdBootstrapped
             guard bootstrapped else {
                 throw ClusterError(.refused, "cluster \(spec.name) is not up yet", hint: "run `clusterctl up \(cluster.cluster)\(cluster.simulate ? " --simulate" : "")` first")
             }
             let newCount = poolSpec.count + count
             try SpecEditor.setPoolCount(newCount, pool: pool, path: before.loaded.file)
             Terminal.error("\(before.loaded.file): pool \(pool) count \(poolSpec.count) -> \(newCount)")
-            let session = try Session(cluster, printWarnings: false)
+            let session = try Session(cluster, printWarnings: false, changes: true)
             let grown = session.spec
             let progress = ProgressView(output: output.output)
+            let verdict = session.verdict
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let observed = try await ObservedCluster.observe(spec: grown, backend: backend)
+                verdict.record(observed, action: "its pools were left alone")
                 let full = Planner.plan(spec: grown, observed: observed)
                 let creates = full.changes.filter { if case .create(let node) = $0 { node.identity.pool == poolName } else { false } }
                 let newNodes = Set(creates.map(\.node))
@@ -62,11 +67,12 @@ struct NodeAdd: ParsableCommand {
                 return try await executor.apply(plan, observed: observed)
             }
             progress.finish()
-            try ReportPrinter.print(report, output: output.output, simulated: cluster.simulate)
+            try ReportPrinter.print(report, output: output.output, simulated: cluster.simulate, problems: session.verdict.failures)
             if !report.succeeded {
                 Terminal.error("the spec asks for \(newCount) nodes in \(pool); run `clusterctl up \(cluster.cluster)` to finish")
                 throw ExitCode(ExitStatus.failed)
             }
+            try session.verdict.finish()
         }
     }
 }

@@ -19,7 +19,12 @@ struct SecretsImport: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let session = try Session(cluster)
-            try session.secrets.importBundle(from: URL(fileURLWithPath: file), force: force)
+            try session.lockCluster()
+            let source = URL(fileURLWithPath: file)
+            try session.secrets.importBundle(from: source, force: force)
+            if let mode = SecureFile.mode(of: source), SecureFile.isLoose(mode) {
+                Terminal.error("warning: \(file) is readable by others (mode \(String(mode, radix: 8))); the imported copy is 0600, but the cluster's secrets may have leaked from this one: remove it or run `chmod 600 \(file)`")
+            }
             Terminal.out("\(session.spec.name): secrets bundle imported to \(session.secrets.bundleURL.path)")
         }
     }
