@@ -4,22 +4,22 @@ public import Foundation
 /// bootstrap layout of a real `flux bootstrap git --path=clusters/home` and the v1 CRDs, with a
 /// validator for objects against a CRD's `openAPIV3Schema`.
 public enum FluxReference {
-    /// `../shared/reference/flux`, next to the Talos reference data.
-    public static var directory: URL? {
-        TalosTestSupport.referenceDirectory()?.deletingLastPathComponent().appendingPathComponent("flux").standardizedFileURL
-    }
+    /// The reference files the Flux tests read, for `.requiresReference(files:)`.
+    public static let files = [
+        "flux/crds/source.toolkit.fluxcd.io_gitrepositories.yaml", "flux/crds/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+        "flux/bootstrap-layout/clusters/home/flux-system/gotk-sync.yaml",
+        "flux/bootstrap-layout/clusters/home/flux-system/kustomization.yaml",
+        "flux/bootstrap-layout/clusters/home/flux-system/gotk-components.yaml",
+    ]
 
     /// A file of the reference bootstrap layout (`clusters/home/flux-system/<name>`).
     public static func layoutFile(_ name: String) throws -> String {
-        guard let directory else { throw TestSupportError("../shared/reference/flux not found") }
-        let url = directory.appendingPathComponent("bootstrap-layout/clusters/home/flux-system").appendingPathComponent(name)
-        return try String(contentsOf: url, encoding: .utf8)
+        try String(contentsOf: try ReferenceData.require("flux/bootstrap-layout/clusters/home/flux-system/\(name)"), encoding: .utf8)
     }
 
-    /// The path of a reference file.
+    /// The path of a reference file below `flux/`.
     public static func path(_ relative: String) throws -> String {
-        guard let directory else { throw TestSupportError("../shared/reference/flux not found") }
-        return directory.appendingPathComponent(relative).path
+        try ReferenceData.require("flux/\(relative)").path
     }
 
     /// Validates every document of `yaml` whose kind is the CRD's against `spec.versions[name=v1]`'s

@@ -8,14 +8,14 @@ import Testing
 struct FluxBootstrapLayoutTests {
     static let referenceURL = "ssh://git@github.com/funnyadd/infra"
 
-    @Test func syncManifestIsTheReferenceByteForByte() throws {
+    @Test(.requiresReference(files: FluxReference.files)) func syncManifestIsTheReferenceByteForByte() throws {
         let layout = try FluxBootstrapLayout(spec: GitOpsSpec(url: Self.referenceURL, branch: "main", path: "clusters/home", credentials: nil))
         #expect(layout.syncManifest == (try FluxReference.layoutFile("gotk-sync.yaml")))
         #expect(layout.directory == "clusters/home/flux-system")
         #expect(layout.componentsFile == "clusters/home/flux-system/gotk-components.yaml")
     }
 
-    @Test func kustomizationIsTheReferenceByteForByte() throws {
+    @Test(.requiresReference(files: FluxReference.files)) func kustomizationIsTheReferenceByteForByte() throws {
         let text = FluxBootstrapLayout.kustomizationManifest(resources: ["gotk-sync.yaml", "gotk-components.yaml"])
         #expect(text == (try FluxReference.layoutFile("kustomization.yaml")))
     }
@@ -51,7 +51,7 @@ struct FluxBootstrapLayoutTests {
         #expect(FluxBootstrapLayout.componentsCommitMessage(version: "v2.9.4") == "Add Flux v2.9.4 component manifests")
     }
 
-    @Test func componentsHeaderGivesVersionAndComponents() throws {
+    @Test(.requiresReference(files: FluxReference.files)) func componentsHeaderGivesVersionAndComponents() throws {
         let text = try FluxReference.layoutFile("gotk-components.yaml")
         let components = try FluxComponents(manifest: text, origin: "reference")
         #expect(components.version == "v2.9.4")

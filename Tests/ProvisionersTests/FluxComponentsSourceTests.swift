@@ -10,7 +10,7 @@ import Testing
 struct FluxComponentsSourceTests {
     static func reference() throws -> String { try FluxReference.layoutFile("gotk-components.yaml") }
 
-    @Test func aLocalFileIsReadAndCheckedAgainstThePin() async throws {
+    @Test(.requiresReference(files: FluxReference.files)) func aLocalFileIsReadAndCheckedAgainstThePin() async throws {
         let path = try FluxReference.path("bootstrap-layout/clusters/home/flux-system/gotk-components.yaml")
         let source = FluxComponentsSource()
         let components = try await source.load(FluxSpec(componentsFile: path))
@@ -27,7 +27,7 @@ struct FluxComponentsSourceTests {
         #expect(none.message.contains("gitops.flux"))
     }
 
-    @Test func aReleaseIsDownloadedThroughRedirectsAndChecked() async throws {
+    @Test(.requiresReference(files: FluxReference.files)) func aReleaseIsDownloadedThroughRedirectsAndChecked() async throws {
         let body = Array(try Self.reference().utf8)
         let server = try HTTPLoopbackServer { request in
             switch request.path {

@@ -7,7 +7,7 @@ import Testing
 
 /// The Git half over HTTP(S) with a token, against the real `git http-backend` on loopback:
 /// the token reaches the server only in the Authorization header, never in a URL.
-@Suite(.serialized, .enabled(if: GitTestServer.shouldRun, "git missing: \(GitTestServer.unavailableReason ?? "")"))
+@Suite(.serialized, .requiresReference(files: FluxReference.files), .enabled(if: GitTestServer.shouldRun, "git missing: \(GitTestServer.unavailableReason ?? "")"))
 struct GitBootstrapHTTPSTests {
     static let token = "glpat-s3cr3t-T0KEN-value"
 

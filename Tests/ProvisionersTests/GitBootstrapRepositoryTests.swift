@@ -6,7 +6,7 @@ import Testing
 
 /// The Git half of `flux bootstrap git` against a real bare repository behind a real sshd on
 /// loopback, with a real deploy key (generated as flux does) and the server's real host key.
-@Suite(.serialized, .enabled(if: GitTestServer.shouldRun, "git/sshd missing: \(GitTestServer.unavailableReason ?? "")"))
+@Suite(.serialized, .requiresReference(files: FluxReference.files), .enabled(if: GitTestServer.shouldRun, "git/sshd missing: \(GitTestServer.unavailableReason ?? "")"))
 struct GitBootstrapRepositoryTests {
     /// A repository, a registered deploy key and the request `up` would make for it.
     struct Fixture {
