@@ -35,7 +35,7 @@ public struct ProxmoxProvisioner: Provisioner {
     // MARK: Provisioner
 
     public func ensureImage(_ request: ImageRequest) async throws -> ProviderImage {
-        let config = try await call(.get, "/nodes/\(settings.node)/qemu/\(settings.templateVMID)/config")
+        let config = try await call(.get, "/nodes/\(Self.segment(settings.node))/qemu/\(settings.templateVMID)/config")
         guard let object = config as? [String: Any] else {
             throw ClusterError(
                 .notFound, "template VM \(settings.templateVMID) is not on Proxmox node \(settings.node)",
@@ -89,7 +89,7 @@ public struct ProxmoxProvisioner: Provisioner {
             ("newid", String(vmid)), ("name", request.identity.node), ("full", settings.linkedClone ? "0" : "1"),
         ]
         if !settings.linkedClone { clone.append(("storage", settings.storage)) }
-        try await waitForTask(try await call(.post, "/nodes/\(settings.node)/qemu/\(template)/clone", form: clone))
+        try await waitForTask(try await call(.post, "/nodes/\(Self.segment(settings.node))/qemu/\(template)/clone", form: clone))
 
         var config: [(String, String)] = [
             ("tags", ProxmoxTags.tags(for: request.identity).joined(separator: ";")),
@@ -98,12 +98,12 @@ public struct ProxmoxProvisioner: Provisioner {
         if let cpus = request.size.cpus { config.append(("cores", String(cpus))) }
         if let memory = request.size.memoryMiB { config.append(("memory", String(memory))) }
         // POST config runs as a task (PUT is synchronous); either way the change is done on return.
-        let answer = try await call(.post, "/nodes/\(settings.node)/qemu/\(vmid)/config", form: config)
+        let answer = try await call(.post, "/nodes/\(Self.segment(settings.node))/qemu/\(vmid)/config", form: config)
         if answer is String { try await waitForTask(answer) }
         if let disk = request.size.diskGiB {
-            _ = try await call(.put, "/nodes/\(settings.node)/qemu/\(vmid)/resize", form: [("disk", "scsi0"), ("size", "\(disk)G")])
+            _ = try await call(.put, "/nodes/\(Self.segment(settings.node))/qemu/\(vmid)/resize", form: [("disk", "scsi0"), ("size", "\(disk)G")])
         }
-        try await waitForTask(try await call(.post, "/nodes/\(settings.node)/qemu/\(vmid)/status/start"))
+        try await waitForTask(try await call(.post, "/nodes/\(Self.segment(settings.node))/qemu/\(vmid)/status/start"))
         return ObservedMachine(
             providerID: String(vmid), provider: name, identity: request.identity, phase: .provisioning, size: request.size,
             location: settings.node, imageID: String(template))
@@ -133,15 +133,15 @@ public struct ProxmoxProvisioner: Provisioner {
         let node = machine.location ?? settings.node
         let status: Any?
         do {
-            status = try await call(.get, "/nodes/\(node)/qemu/\(vmid)/status/current")
+            status = try await call(.get, "/nodes/\(Self.segment(node))/qemu/\(vmid)/status/current")
         } catch let error as ClusterError where error.code == .notFound {
             return
         }
         if (status as? [String: Any])?["status"] as? String == "running" {
-            try await waitForTask(try await call(.post, "/nodes/\(node)/qemu/\(vmid)/status/stop"))
+            try await waitForTask(try await call(.post, "/nodes/\(Self.segment(node))/qemu/\(vmid)/status/stop"))
         }
         try await waitForTask(
-            try await call(.delete, "/nodes/\(node)/qemu/\(vmid)", query: [("purge", "1"), ("destroy-unreferenced-disks", "1")]))
+            try await call(.delete, "/nodes/\(Self.segment(node))/qemu/\(vmid)", query: [("purge", "1"), ("destroy-unreferenced-disks", "1")]))
     }
 
     // MARK: tasks
@@ -156,7 +156,7 @@ public struct ProxmoxProvisioner: Provisioner {
         let encoded = upid.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? upid
         let start = time.now
         while true {
-            let status = try await call(.get, "/nodes/\(node)/tasks/\(encoded)/status") as? [String: Any] ?? [:]
+            let status = try await call(.get, "/nodes/\(Self.segment(node))/tasks/\(encoded)/status") as? [String: Any] ?? [:]
             if status["status"] as? String == "stopped" {
                 let exit = status["exitstatus"] as? String ?? "unknown"
                 guard exit == "OK" else {
@@ -175,7 +175,7 @@ public struct ProxmoxProvisioner: Provisioner {
 
     private func addresses(vmid: Int, node: String) async -> [String] {
         guard
-            let answer = try? await call(.get, "/nodes/\(node)/qemu/\(vmid)/agent/network-get-interfaces"),
+            let answer = try? await call(.get, "/nodes/\(Self.segment(node))/qemu/\(vmid)/agent/network-get-interfaces"),
             let result = (answer as? [String: Any])?["result"] as? [[String: Any]]
         else { return [] }
         var v4: [String] = []
@@ -236,6 +236,12 @@ public struct ProxmoxProvisioner: Provisioner {
         // Proxmox answers 500 for a VM that does not exist; retrying cannot help.
         if message.contains("does not exist") { error.transient = false }
         return error
+    }
+
+    /// One path segment of an API URL, percent-encoded so a node name (from the spec or from
+    /// the API) can never add segments, a query or a fragment to the request.
+    public static func segment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 
     static func formEncode(_ pairs: [(String, String)]) -> String {
