@@ -179,6 +179,10 @@ struct PatchGuard {
                         reportUnknown(key, in: field, kind: kind, place, keyNode, path)
                         continue
                     }
+                    if let problem = PatchGuard.shapeProblem(value, for: found) {
+                        report(place, value, path, "\(path.filter { !$0.hasPrefix("[") }.joined(separator: ".")) \(problem) in the \(talosLabel) schema", hint: "write it as the Talos configuration reference shows")
+                        continue
+                    }
                     child = found
                 }
                 walk(value, field: child, kind: kind, components: path, place)
@@ -191,6 +195,28 @@ struct PatchGuard {
         default:
             break
         }
+    }
+
+    /// What is wrong with the shape of `value` for `field`, nil when it fits: a list or mapping
+    /// where the schema has a single value, a mapping where it has a list, or a single value
+    /// where it has a mapping. Null is always allowed (strategic merge leaves the field as is).
+    static func shapeProblem(_ value: Node, for field: TalosSchema.Field) -> String? {
+        if field.isOpen { return nil }
+        let isMapping = !field.children.isEmpty || field.anyKey != nil
+        let isList = field.item != nil
+        switch value {
+        case .mapping:
+            if value.mapping?["$patch"] != nil { return nil }
+            if !isMapping { return isList ? "is a list, not a mapping," : "is a single value, not a mapping," }
+        case .sequence:
+            if !isList { return isMapping ? "is a mapping, not a list," : "is a single value, not a list," }
+        case .scalar(let scalar):
+            let isNull = scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+            if isMapping, !isList, !isNull { return "is a mapping, not a single value," }
+        case .alias:
+            break
+        }
+        return nil
     }
 
     func reportUnknown(_ key: String, in field: TalosSchema.Field, kind: String, _ place: Place, _ node: Node, _ path: [String]) {
