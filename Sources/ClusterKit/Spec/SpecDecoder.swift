@@ -603,6 +603,10 @@ struct SpecDecoder {
     func filePatch(_ node: Node, _ path: String) -> ConfigPatch? {
         guard let relative = walker.string(node, path, example: "patches/kubelet.yaml") else { return nil }
         let full = relative.hasPrefix("/") ? relative : (baseDirectory as NSString).appendingPathComponent(relative)
+        if let size = (try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? Int, size > SpecLoader.maxBytes {
+            walker.error(node, path, "patch file \(relative) is \(size) bytes; a patch is at most \(SpecLoader.maxBytes) bytes", hint: "is this the file you meant?")
+            return nil
+        }
         guard let data = FileManager.default.contents(atPath: full), let text = String(data: data, encoding: .utf8) else {
             walker.error(node, path, "cannot read patch file \(full)", hint: "paths are relative to the spec file's directory")
             return nil
@@ -611,7 +615,13 @@ struct SpecDecoder {
         do {
             var kinds: Set<ConfigPatch.Kind> = []
             var parts: [PatchSource.Part] = []
-            for document in try Yams.compose_all(yaml: text) {
+            // compose_all stops quietly at a syntax error and keeps it aside; read it out, or a
+            // broken file would pass as its first documents (or as empty).
+            var sequence = try Yams.compose_all(yaml: text)
+            var documents: [Node] = []
+            while let document = sequence.next() { documents.append(document) }
+            if let error = sequence.error { throw error }
+            for document in documents {
                 if let problem = YAMLScreen.problem(in: document) {
                     let place = problem.mark.map { ":\($0.line):\($0.column)" } ?? ""
                     let field = problem.path.isEmpty ? "" : "\(problem.path): "
@@ -643,7 +653,23 @@ struct SpecDecoder {
             collected.sources.append(PatchSource(kind: kind, parts: parts, file: (relative, node, path)))
             return ConfigPatch(kind: kind, yaml: text, origin: full)
         } catch {
-            walker.error(node, path, "\(relative) is not valid YAML: \(error)")
+            // Yams' own description quotes the offending line; the file may be anything the
+            // spec points at (a key by mistake), so only libyaml's problem and position are shown.
+            var place = ""
+            var problem = "cannot be parsed"
+            if let yamlError = error as? YamlError {
+                switch yamlError {
+                case .scanner(_, let text, let mark, _), .parser(_, let text, let mark, _), .composer(_, let text, let mark, _):
+                    place = ":\(mark.line):\(mark.column)"
+                    problem = text
+                case .duplicatedKeysInMapping(let keys, let context):
+                    place = ":\(context.mark.line):\(context.mark.column)"
+                    problem = "duplicate key\(keys.count == 1 ? "" : "s") \(keys.sorted().joined(separator: ", "))"
+                default:
+                    break
+                }
+            }
+            walker.error(node, path, "\(relative)\(place): is not valid YAML: \(problem)", hint: "check indentation and quoting there")
             return nil
         }
     }
