@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes Sources/ClusterKit/Spec/TalosSchemaPaths.swift from the official Talos config schemas.
 
-Usage: python3 scripts/gen-talos-schema-paths.py [../shared/reference/talos]
+Usage: python3 scripts/gen-talos-schema-paths.py [REFERENCE_DIR [OUTPUT]]
+(REFERENCE_DIR defaults to ../shared/reference/talos, OUTPUT to the Swift file above.)
 
 Each line of the generated tables is `<kind> <path>`: the document kind (`v1alpha1` for the
 document without one) and a dotted field path, where `*` stands for any key of a free-form map,
@@ -14,7 +15,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared", "reference", "talos")
-OUTPUT = os.path.join(ROOT, "Sources", "ClusterKit", "Spec", "TalosSchemaPaths.swift")
+OUTPUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "Sources", "ClusterKit", "Spec", "TalosSchemaPaths.swift")
 
 
 def paths(schema_file):
