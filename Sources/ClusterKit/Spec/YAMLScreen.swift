@@ -31,6 +31,11 @@ enum YAMLScreen {
         "tag:yaml.org,2002:float", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq",
     ]
 
+    /// Tags Yams' default resolver gives plain scalars by their look (`2026-01-01`, `<<`, `=`),
+    /// so an untagged date is not refused; written explicitly on a plain scalar they are
+    /// indistinguishable and equally harmless, since specs read such values as text.
+    static let implicitTags: Set<String> = ["tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"]
+
     static func problem(in root: Node) -> Problem? {
         var stack: [(node: Node, path: String, depth: Int)] = [(root, "", 1)]
         var count = 0
@@ -46,7 +51,7 @@ enum YAMLScreen {
                 return Problem(mark: node.mark, path: path, message: "values are nested more than \(maxDepth) levels deep", hint: "flatten this part of the file")
             }
             let tag = node.tag.rawValue
-            if !allowedTags.contains(tag) {
+            if !allowedTags.contains(tag) && !(node.scalar?.style == .plain && implicitTags.contains(tag)) {
                 let shown = tag.hasPrefix("tag:yaml.org,2002:") ? "!!" + tag.dropFirst("tag:yaml.org,2002:".count) : tag
                 return Problem(
                     mark: node.mark, path: path, message: "the YAML tag \(shown) is not allowed; only plain values are",
