@@ -103,6 +103,25 @@ struct HostileSpecTests {
         #expect(result.stderr.utf8.count < 1024)
     }
 
+    @Test("a device or directory given as the spec is refused without reading it", arguments: ["/dev/zero", "/tmp"])
+    func notAFile(_ path: String) throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let result = try cli.run("validate", path)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("is not a regular file"), "\(result.stderr)")
+    }
+
+    @Test("a spec reached through a symbolic link still loads")
+    func symlinkedSpec() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let link = cli.workDirectory.appendingPathComponent("clusters/linked.yaml")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: cli.workDirectory.appendingPathComponent("clusters/home.yaml"))
+        let result = try cli.run("validate", "clusters/linked.yaml")
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
     @Test("thousands of unknown keys give a bounded report")
     func manyErrors() throws {
         let keys = (0..<5000).map { "bogus\($0): 1" }.joined(separator: "\n")
