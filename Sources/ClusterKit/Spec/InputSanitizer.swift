@@ -84,12 +84,18 @@ public enum InputSanitizer {
     /// A URL with any user name and password replaced by `***`, for messages about it. Works on
     /// text that is not a valid URL too, so a malformed URL is masked as well.
     public static func maskingCredentials(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        let rest = url[schemeEnd.upperBound...]
+        // A query can carry a token too (`?access_token=`); it is masked whole.
+        let base = url.firstIndex(of: "?").map { url[..<$0] + "?***" } ?? url
+        guard let schemeEnd = base.range(of: "://") else {
+            // scp-like Git addresses (`user:token@host:repo`) have no scheme.
+            guard let at = base.firstIndex(of: "@") else { return base }
+            return "***" + base[at...]
+        }
+        let rest = base[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         let authority = rest[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return url }
-        return url[..<schemeEnd.upperBound] + "***" + url[at...]
+        guard let at = authority.lastIndex(of: "@") else { return base }
+        return base[..<schemeEnd.upperBound] + "***" + base[at...]
     }
 
     /// The user information in a URL (`user`, `user:password`), nil when there is none.

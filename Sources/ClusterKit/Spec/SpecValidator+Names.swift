@@ -175,6 +175,11 @@ extension SpecValidator {
             walker.error(at: path, "\"\(shown)\" is not a valid \(schemes.joined(separator: " or ")) URL", hint: "e.g. \(example)")
             return false
         }
+        if components.query != nil || components.fragment != nil {
+            walker.error(at: path, "\"\(shown)\" has a query or fragment; a repository or API URL needs neither, and a query can carry a token",
+                hint: "e.g. \(example)")
+            return false
+        }
         let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         if !SpecValidator.isHost(bareHost) {
             walker.error(at: path, "\"\(shown)\" has no valid host name", hint: "e.g. \(example)")

@@ -1,3 +1,5 @@
+internal import Foundation
+
 /// Pod and service networks that Kubernetes or the kernel would refuse or misroute, caught
 /// before any node boots.
 extension SpecValidator {
@@ -45,6 +47,24 @@ extension SpecValidator {
                 // docs: kubelet clusterDNS defaults to the 10th address of the service network).
                 walker.error(at: path, "service network \(cidr) is too small; the API service and cluster DNS need at least 16 addresses",
                     hint: "use /\(cidr.isIPv6 ? 112 : 16) or larger, e.g. \(cidr.isIPv6 ? "fd00:10:96::/112" : "10.96.0.0/12")")
+            }
+        }
+        // Hypervisor hosts given by address sit on the nodes' network: inside a pod or service
+        // range, nodes would route traffic for them into the cluster instead.
+        for (index, provider) in draft.providers {
+            let host: (String, String)?
+            switch provider.settings {
+            case .libvirt(let libvirt): host = ("providers[\(index)].ssh.host", libvirt.ssh.host)
+            case .proxmox(let proxmox): host = URLComponents(string: proxmox.url)?.host.map { ("providers[\(index)].url", $0) }
+            default: host = nil
+            }
+            guard let (path, address) = host, let bytes = IPAddress.parse(address), let single = try? CIDR(parsing: "\(address)/\(bytes.count * 8)") else { continue }
+            let ranges = network.podCIDRs.map { ($0, "pod") } + network.serviceCIDRs.map { ($0, "service") }
+            if let (range, what) = ranges.first(where: { $0.0.contains(single) }) {
+                let candidates = (what == "pod" ? ["10.244.0.0/16", "172.20.0.0/16"] : ["10.96.0.0/12", "172.30.0.0/16"]).compactMap { try? CIDR(parsing: $0) }
+                let other = candidates.first { !$0.contains(single) }.map { ", e.g. \($0)" } ?? ""
+                walker.error(at: path, "host \(address) is inside the \(what) network \(range); nodes would route traffic for it into the cluster",
+                    hint: "move the \(what) network off the hosts' network\(other)")
             }
         }
         if case .vip(let address) = draft.endpoint?.kind, let bytes = IPAddress.parse(address),
