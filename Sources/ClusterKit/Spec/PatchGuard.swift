@@ -277,10 +277,16 @@ struct PatchGuard {
             refuseTakingAlong(below, verb: op == "remove" ? "removes" : "replaces", target: named, place, pathNode, ["path"])
             return
         }
-        if op == "move", let fromNode = mapping["from"], let fromText = fromNode.scalar?.string, let from = PatchGuard.components(ofPointer: fromText) {
+        // `move` takes an owned value away; `copy` would put a secret where it does not belong
+        // (a CA key copied into a node label is readable by anyone with API access).
+        if op == "move" || op == "copy", let fromNode = mapping["from"], let fromText = fromNode.scalar?.string,
+            let from = PatchGuard.components(ofPointer: fromText)
+        {
             let fromNamed = from.filter { !$0.hasPrefix("[") }
-            if let owned = owned(kind, fromNamed) {
-                refuseOwned(owned, place, fromNode, ["from"])
+            let taken = owned(kind, fromNamed).map { [$0] } ?? ownedBelow(kind, fromNamed)
+            if !taken.isEmpty {
+                let names = taken.map(\.what).prefix(3).joined(separator: ", ")
+                report(place, fromNode, ["from"], "patches may not \(op) \(names)\(taken.count > 3 ? " and more" : "") (\(fromText)) elsewhere", hint: taken[0].hint)
                 return
             }
         }
