@@ -9,6 +9,8 @@ internal import Yams
 ///   `&a [*b, *b, ...]` chains ("billion laughs") parse quickly but would make every later walk
 ///   exponential; the count here follows aliases and stops at the limit.
 /// - Nesting deeper than any spec or Talos config has, so recursive walks stay shallow.
+/// - Control and invisible characters (escape sequences, bidi overrides, zero-width spaces) in
+///   any key or value; line breaks and tabs stay allowed for multi-line patch content.
 ///
 /// The walk is iterative and stops at the first problem, so its cost is bounded by the limits.
 enum YAMLScreen {
@@ -56,6 +58,11 @@ enum YAMLScreen {
                 return Problem(
                     mark: node.mark, path: path, message: "the YAML tag \(shown) is not allowed; only plain values are",
                     hint: "remove the tag and write the value itself (quote it if it should be a string)")
+            }
+            if let text = node.scalar?.string, let unsafe = text.unicodeScalars.first(where: { InputSanitizer.isUnsafe($0) && !"\n\t\r".unicodeScalars.contains($0) }) {
+                return Problem(
+                    mark: node.mark, path: path, message: "holds the control or invisible character \(InputSanitizer.escaped(String(Character(unsafe))))",
+                    hint: "nothing in a spec or Talos config needs it; it could hide text or drive the terminal of whoever reads it")
             }
             switch node {
             case .mapping(let mapping):
