@@ -122,6 +122,16 @@ struct HostileSpecTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    @Test("an image definition gets the same screening as the spec")
+    func hostileImageDefinition() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        try cli.write("images/default.yaml", "architecture: !!python/object:os.system amd64\n")
+        let result = try cli.run("validate", "home")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("images/default.yaml:1:15") && result.stderr.contains("the YAML tag !!python/object:os.system is not allowed"), "\(result.stderr)")
+    }
+
     @Test("thousands of unknown keys give a bounded report")
     func manyErrors() throws {
         let keys = (0..<5000).map { "bogus\($0): 1" }.joined(separator: "\n")

@@ -54,16 +54,7 @@ public enum SpecLoader {
     /// references; `imagesDirectory`, when given, is where `talos.image` must exist.
     public static func load(yaml: String, file: String, imagesDirectory: String? = nil) throws(SpecError) -> LoadedSpec {
         let walker = YAMLWalker(file: file)
-        if yaml.utf8.count > SpecLoader.maxBytes {
-            walker.report(.error, mark: nil, "", "the spec is \(yaml.utf8.count) bytes; a spec is at most \(SpecLoader.maxBytes) bytes",
-                hint: "a cluster spec is a few kilobytes; move large patches to files under patches/")
-            throw SpecError(diagnostics: walker.sortedDiagnostics)
-        }
         guard let root = walker.parse(yaml) else { throw SpecError(diagnostics: walker.sortedDiagnostics) }
-        if let problem = YAMLScreen.problem(in: root) {
-            walker.report(.error, mark: problem.mark, problem.path, problem.message, hint: problem.hint)
-            throw SpecError(diagnostics: walker.sortedDiagnostics)
-        }
         let directory = (file as NSString).deletingLastPathComponent
         let decoder = SpecDecoder(walker: walker, baseDirectory: directory.isEmpty ? "." : directory)
         var draft = decoder.decode(root)

@@ -98,10 +98,21 @@ final class YAMLWalker {
     // MARK: - Documents
 
     /// Parses YAML text into its single document, turning libyaml errors into diagnostics.
+    /// Oversized text is refused unread, and the document is screened (``YAMLScreen``) before
+    /// anyone walks it.
     func parse(_ text: String) -> Node? {
+        guard text.utf8.count <= SpecLoader.maxBytes else {
+            report(.error, mark: nil, "", "the file is \(text.utf8.count) bytes; a spec is at most \(SpecLoader.maxBytes) bytes",
+                hint: "a cluster spec is a few kilobytes; move large patches to files under patches/")
+            return nil
+        }
         do {
             guard let root = try Yams.compose(yaml: text) else {
                 report(.error, mark: nil, "", "the file is empty", hint: "see clusters/home.yaml for a complete example")
+                return nil
+            }
+            if let problem = YAMLScreen.problem(in: root) {
+                report(.error, mark: problem.mark, problem.path, problem.message, hint: problem.hint)
                 return nil
             }
             return root
