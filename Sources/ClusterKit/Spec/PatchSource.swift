@@ -16,9 +16,3 @@ struct PatchSource {
     /// diagnostics about the file are placed in the spec).
     var file: (name: String, reference: Node, referencePath: String)?
 }
-
-/// Collects patch sources while the decoder runs (its methods return values, so the sources
-/// gather here and move into the draft at the end).
-final class PatchSourceCollector {
-    var sources: [PatchSource] = []
-}
