@@ -15,7 +15,9 @@ enum ValidationBenchmark {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: corpus)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
         let corpusText = files.compactMap { try? String(contentsOfFile: "\(corpus)/\($0)", encoding: .utf8) }
         let base = inputs.first?.1 ?? "name: t\n"
-        inputs.append(("1 MiB cluster name", base.replacingOccurrences(of: "name: home\n", with: "name: \(String(repeating: "a", count: 1 << 20))\n")))
+        var huge = base
+        if let first = huge.range(of: "name: home\n") { huge.replaceSubrange(first, with: "name: \(String(repeating: "a", count: 1 << 20))\n") }
+        inputs.append(("1 MiB cluster name", huge))
         var bomb = "name: t\nx0: &a0 [l, o, l, o, l, o, l, o, l, o]\n"
         for level in 1...9 { bomb += "x\(level): &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", "))]\n" }
         inputs.append(("alias bomb (10^10 values)", bomb))

@@ -60,11 +60,13 @@ struct PatchGuard {
     static let ownedDocuments: Set<String> = ["DiscoveryIdentityConfig", "KubeAPIServerCAConfig", "KubeAggregatorCAConfig", "KubeServiceAccountConfig", "KubeClusterConfig", "KubeEtcdEncryptionConfig", "v1alpha1"]
 
     let walker: YAMLWalker
-    /// The schema of the spec's Talos version; nil when the version did not decode (owned fields
-    /// are still checked, for both contracts).
-    let schema: TalosSchema?
+    /// The config contract of the spec's Talos version; nil when the version did not decode
+    /// (owned fields are still checked, for both contracts).
+    let contract: ConfigContract?
     /// `Talos v1.13.9`, for messages.
     let talosLabel: String
+
+    var schema: TalosSchema? { contract.map(TalosSchema.forContract) }
 
     // MARK: - Reporting
 
@@ -137,11 +139,11 @@ struct PatchGuard {
             return
         }
         var root: TalosSchema.Field?
-        if let schema {
+        if let contract, let schema {
             guard let field = schema.documents[kind] else {
-                let other = schema.documents.count == TalosSchema.classic.documents.count ? TalosSchema.multiDocument : TalosSchema.classic
-                let hint = other.documents[kind] != nil
-                    ? "\(kind) belongs to the other config contract (Talos \(schema.documents.count == TalosSchema.classic.documents.count ? "1.14 and later" : "1.13 and earlier")); \(talosLabel) does not read it"
+                let other: ConfigContract = contract == .classic ? .multiDocument : .classic
+                let hint = TalosSchema.forContract(other).documents[kind] != nil
+                    ? "\(kind) belongs to the other config contract (Talos \(other == .multiDocument ? "1.14 and later" : "1.13 and earlier")); \(talosLabel) does not read it"
                     : EditDistance.hint(for: kind, among: schema.kinds, noun: "document kinds")
                 report(place, kindNode ?? document, ["kind"], "\(talosLabel) has no config document of kind \(kind)", hint: hint)
                 return
@@ -222,7 +224,7 @@ struct PatchGuard {
     func reportUnknown(_ key: String, in field: TalosSchema.Field, kind: String, _ place: Place, _ node: Node, _ path: [String]) {
         let document = kind == "v1alpha1" ? "v1alpha1 document" : "\(kind) document"
         var hint = EditDistance.hint(for: key, among: field.children.keys.sorted(), noun: "fields here")
-        if kind == "v1alpha1", schema.map({ $0.documents.count != TalosSchema.classic.documents.count }) == true,
+        if kind == "v1alpha1", contract == .multiDocument,
             TalosSchema.classic.documents["v1alpha1"].map({ resolve(path, from: $0) != nil }) == true
         {
             hint = "Talos 1.14 moved this out of the v1alpha1 document into its own documents (kind: KubeletConfig, UnattendedInstall, ...); see config.v1.14plus.schema.json"

@@ -4,8 +4,7 @@ extension SpecValidator {
     func validatePatchContents() {
         let version = draft.talos?.version
         let patchGuard = PatchGuard(
-            walker: walker, schema: version.map { TalosSchema.forContract(ConfigContract(talosVersion: $0)) },
-            talosLabel: version.map { "Talos \($0)" } ?? "Talos")
+            walker: walker, contract: version.map(ConfigContract.init(talosVersion:)), talosLabel: version.map { "Talos \($0)" } ?? "Talos")
         let multiDocument = version.map { ConfigContract(talosVersion: $0) == .multiDocument } ?? false
         // JSON patches on 1.14+ are already refused whole by validatePatchKinds.
         for source in draft.patchSources where !(multiDocument && source.kind == .jsonPatch) {
