@@ -28,8 +28,8 @@ struct TalosSchema: Sendable {
     /// Document kind (`v1alpha1` for the main document) to its root field.
     let documents: [String: Field]
 
-    static let classic = TalosSchema(table: TalosSchemaPaths.classic, extraRootKeys: ["persist"])
-    static let multiDocument = TalosSchema(table: TalosSchemaPaths.multiDocument, extraRootKeys: ["persist"])
+    static let classic = TalosSchema(tables: [TalosSchemaPaths.shared, TalosSchemaPaths.classicOnly], extraRootKeys: ["persist"])
+    static let multiDocument = TalosSchema(tables: [TalosSchemaPaths.shared, TalosSchemaPaths.multiDocumentOnly], extraRootKeys: ["persist"])
 
     static func forContract(_ contract: ConfigContract) -> TalosSchema {
         contract == .classic ? classic : multiDocument
@@ -37,7 +37,7 @@ struct TalosSchema: Sendable {
 
     /// `extraRootKeys` are v1alpha1 keys talosctl writes though the schema omits them (`persist`,
     /// ../shared/reference/talos/SOURCE.md).
-    init(table: String, extraRootKeys: [String]) {
+    init(tables: [String], extraRootKeys: [String]) {
         final class Builder {
             var children: [String: Builder] = [:]
             var isOpen = false
@@ -54,7 +54,7 @@ struct TalosSchema: Sendable {
             }
         }
         var roots: [String: Builder] = [:]
-        for line in table.split(separator: "\n") {
+        for line in tables.joined(separator: "\n").split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { continue }
             let kind = String(parts[0])

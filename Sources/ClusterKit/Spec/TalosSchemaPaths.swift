@@ -4,9 +4,9 @@
 /// `config.v1.13.schema.json` (siderolabs/docs, Talos 1.13 and earlier, the classic contract) and
 /// `config.v1.14plus.schema.json` (siderolabs/talos, the 1.14+ multi-document contract), as kept in
 /// ../shared/reference/talos. One `<kind> <path>` per line; `*` is any key, `[]` a list item, `**`
-/// an open subtree. Read by ``TalosSchema``.
+/// an open subtree. Lines both schemas have are listed once, in `shared`. Read by ``TalosSchema``.
 enum TalosSchemaPaths {
-    static let classic = """
+    static let shared = """
         BlackholeRouteConfig apiVersion
         BlackholeRouteConfig kind
         BlackholeRouteConfig metric
@@ -304,7 +304,6 @@ enum TalosSchemaPaths {
         RegistryTLSConfig apiVersion
         RegistryTLSConfig ca
         RegistryTLSConfig clientIdentity
-        RegistryTLSConfig clientIdentity.crt
         RegistryTLSConfig clientIdentity.key
         RegistryTLSConfig insecureSkipVerify
         RegistryTLSConfig kind
@@ -536,10 +535,58 @@ enum TalosSchemaPaths {
         ZswapConfig maxPoolPercent
         ZswapConfig shrinkerEnabled
         v1alpha1 cluster
-        v1alpha1 cluster.acceptedCAs
-        v1alpha1 cluster.acceptedCAs.crt
         v1alpha1 cluster.adminKubeconfig
         v1alpha1 cluster.adminKubeconfig.certLifetime
+        v1alpha1 cluster.etcd
+        v1alpha1 cluster.etcd.advertisedSubnets
+        v1alpha1 cluster.etcd.advertisedSubnets.[]
+        v1alpha1 cluster.etcd.ca
+        v1alpha1 cluster.etcd.ca.crt
+        v1alpha1 cluster.etcd.ca.key
+        v1alpha1 cluster.etcd.extraArgs
+        v1alpha1 cluster.etcd.extraArgs.*
+        v1alpha1 cluster.etcd.extraArgs.*.[]
+        v1alpha1 cluster.etcd.image
+        v1alpha1 cluster.etcd.listenSubnets
+        v1alpha1 cluster.etcd.listenSubnets.[]
+        v1alpha1 cluster.externalCloudProvider
+        v1alpha1 cluster.externalCloudProvider.enabled
+        v1alpha1 cluster.externalCloudProvider.manifests
+        v1alpha1 cluster.externalCloudProvider.manifests.[]
+        v1alpha1 cluster.token
+        v1alpha1 debug
+        v1alpha1 machine
+        v1alpha1 machine.acceptedCAs
+        v1alpha1 machine.acceptedCAs.crt
+        v1alpha1 machine.ca
+        v1alpha1 machine.ca.crt
+        v1alpha1 machine.ca.key
+        v1alpha1 machine.certSANs
+        v1alpha1 machine.certSANs.[]
+        v1alpha1 machine.features
+        v1alpha1 machine.features.diskQuotaSupport
+        v1alpha1 machine.features.nodeAddressSortAlgorithm
+        v1alpha1 machine.logging
+        v1alpha1 machine.logging.destinations
+        v1alpha1 machine.logging.destinations.[]
+        v1alpha1 machine.logging.destinations.[].endpoint
+        v1alpha1 machine.logging.destinations.[].extraTags
+        v1alpha1 machine.logging.destinations.[].extraTags.*
+        v1alpha1 machine.logging.destinations.[].format
+        v1alpha1 machine.seccompProfiles
+        v1alpha1 machine.seccompProfiles.[]
+        v1alpha1 machine.seccompProfiles.[].name
+        v1alpha1 machine.seccompProfiles.[].value
+        v1alpha1 machine.seccompProfiles.[].value.**
+        v1alpha1 machine.token
+        v1alpha1 machine.type
+        v1alpha1 version
+        """
+
+    static let classicOnly = """
+        RegistryTLSConfig clientIdentity.crt
+        v1alpha1 cluster.acceptedCAs
+        v1alpha1 cluster.acceptedCAs.crt
         v1alpha1 cluster.aescbcEncryptionSecret
         v1alpha1 cluster.aggregatorCA
         v1alpha1 cluster.aggregatorCA.crt
@@ -606,22 +653,6 @@ enum TalosSchemaPaths {
         v1alpha1 cluster.discovery.registries.service
         v1alpha1 cluster.discovery.registries.service.disabled
         v1alpha1 cluster.discovery.registries.service.endpoint
-        v1alpha1 cluster.etcd
-        v1alpha1 cluster.etcd.advertisedSubnets
-        v1alpha1 cluster.etcd.advertisedSubnets.[]
-        v1alpha1 cluster.etcd.ca
-        v1alpha1 cluster.etcd.ca.crt
-        v1alpha1 cluster.etcd.ca.key
-        v1alpha1 cluster.etcd.extraArgs
-        v1alpha1 cluster.etcd.extraArgs.*
-        v1alpha1 cluster.etcd.extraArgs.*.[]
-        v1alpha1 cluster.etcd.image
-        v1alpha1 cluster.etcd.listenSubnets
-        v1alpha1 cluster.etcd.listenSubnets.[]
-        v1alpha1 cluster.externalCloudProvider
-        v1alpha1 cluster.externalCloudProvider.enabled
-        v1alpha1 cluster.externalCloudProvider.manifests
-        v1alpha1 cluster.externalCloudProvider.manifests.[]
         v1alpha1 cluster.extraManifestHeaders
         v1alpha1 cluster.extraManifestHeaders.*
         v1alpha1 cluster.extraManifests
@@ -672,25 +703,13 @@ enum TalosSchemaPaths {
         v1alpha1 cluster.secretboxEncryptionSecret
         v1alpha1 cluster.serviceAccount
         v1alpha1 cluster.serviceAccount.key
-        v1alpha1 cluster.token
-        v1alpha1 debug
-        v1alpha1 machine
-        v1alpha1 machine.acceptedCAs
-        v1alpha1 machine.acceptedCAs.crt
         v1alpha1 machine.baseRuntimeSpecOverrides
         v1alpha1 machine.baseRuntimeSpecOverrides.**
-        v1alpha1 machine.ca
-        v1alpha1 machine.ca.crt
-        v1alpha1 machine.ca.key
-        v1alpha1 machine.certSANs
-        v1alpha1 machine.certSANs.[]
         v1alpha1 machine.controlPlane
         v1alpha1 machine.controlPlane.controllerManager
         v1alpha1 machine.controlPlane.controllerManager.disabled
         v1alpha1 machine.controlPlane.scheduler
         v1alpha1 machine.controlPlane.scheduler.disabled
-        v1alpha1 machine.features
-        v1alpha1 machine.features.diskQuotaSupport
         v1alpha1 machine.features.hostDNS
         v1alpha1 machine.features.hostDNS.enabled
         v1alpha1 machine.features.hostDNS.forwardKubeDNSToHost
@@ -706,7 +725,6 @@ enum TalosSchemaPaths {
         v1alpha1 machine.features.kubernetesTalosAPIAccess.allowedRoles
         v1alpha1 machine.features.kubernetesTalosAPIAccess.allowedRoles.[]
         v1alpha1 machine.features.kubernetesTalosAPIAccess.enabled
-        v1alpha1 machine.features.nodeAddressSortAlgorithm
         v1alpha1 machine.files
         v1alpha1 machine.files.[]
         v1alpha1 machine.files.[].content
@@ -770,13 +788,6 @@ enum TalosSchemaPaths {
         v1alpha1 machine.kubelet.nodeIP.validSubnets.[]
         v1alpha1 machine.kubelet.registerWithFQDN
         v1alpha1 machine.kubelet.skipNodeRegistration
-        v1alpha1 machine.logging
-        v1alpha1 machine.logging.destinations
-        v1alpha1 machine.logging.destinations.[]
-        v1alpha1 machine.logging.destinations.[].endpoint
-        v1alpha1 machine.logging.destinations.[].extraTags
-        v1alpha1 machine.logging.destinations.[].extraTags.*
-        v1alpha1 machine.logging.destinations.[].format
         v1alpha1 machine.nodeAnnotations
         v1alpha1 machine.nodeAnnotations.*
         v1alpha1 machine.nodeLabels
@@ -786,24 +797,16 @@ enum TalosSchemaPaths {
         v1alpha1 machine.pods
         v1alpha1 machine.pods.[]
         v1alpha1 machine.pods.[].**
-        v1alpha1 machine.seccompProfiles
-        v1alpha1 machine.seccompProfiles.[]
-        v1alpha1 machine.seccompProfiles.[].name
-        v1alpha1 machine.seccompProfiles.[].value
-        v1alpha1 machine.seccompProfiles.[].value.**
         v1alpha1 machine.sysctls
         v1alpha1 machine.sysctls.*
         v1alpha1 machine.sysfs
         v1alpha1 machine.sysfs.*
-        v1alpha1 machine.token
-        v1alpha1 machine.type
         v1alpha1 machine.udev
         v1alpha1 machine.udev.rules
         v1alpha1 machine.udev.rules.[]
-        v1alpha1 version
         """
 
-    static let multiDocument = """
+    static let multiDocumentOnly = """
         BGPInstanceConfig advertise
         BGPInstanceConfig advertise.[]
         BGPInstanceConfig apiVersion
@@ -833,86 +836,7 @@ enum TalosSchemaPaths {
         BGPInstanceConfig routeSource
         BGPInstanceConfig routerID
         BGPInstanceConfig vrf
-        BlackholeRouteConfig apiVersion
-        BlackholeRouteConfig kind
-        BlackholeRouteConfig metric
-        BlackholeRouteConfig name
-        BondConfig adActorSysPrio
-        BondConfig adLACPActive
-        BondConfig adSelect
-        BondConfig adUserPortKey
-        BondConfig addresses
-        BondConfig addresses.[]
-        BondConfig addresses.[].address
-        BondConfig addresses.[].routePriority
-        BondConfig allSlavesActive
-        BondConfig apiVersion
-        BondConfig arpAllTargets
-        BondConfig arpInterval
-        BondConfig arpIpTargets
-        BondConfig arpIpTargets.[]
-        BondConfig arpValidate
-        BondConfig bondMode
-        BondConfig downdelay
-        BondConfig failOverMac
-        BondConfig hardwareAddr
-        BondConfig kind
-        BondConfig lacpRate
-        BondConfig links
-        BondConfig links.[]
-        BondConfig lpInterval
-        BondConfig miimon
-        BondConfig minLinks
-        BondConfig missedMax
-        BondConfig mtu
-        BondConfig multicast
-        BondConfig name
-        BondConfig nsIp6Targets
-        BondConfig nsIp6Targets.[]
-        BondConfig numPeerNotif
-        BondConfig packetsPerSlave
-        BondConfig peerNotifDelay
         BondConfig primary
-        BondConfig primaryReselect
-        BondConfig resendIGMP
-        BondConfig routes
-        BondConfig routes.[]
-        BondConfig routes.[].destination
-        BondConfig routes.[].gateway
-        BondConfig routes.[].metric
-        BondConfig routes.[].mtu
-        BondConfig routes.[].source
-        BondConfig routes.[].table
-        BondConfig tlbLogicalLb
-        BondConfig up
-        BondConfig updelay
-        BondConfig useCarrier
-        BondConfig xmitHashPolicy
-        BridgeConfig addresses
-        BridgeConfig addresses.[]
-        BridgeConfig addresses.[].address
-        BridgeConfig addresses.[].routePriority
-        BridgeConfig apiVersion
-        BridgeConfig hardwareAddr
-        BridgeConfig kind
-        BridgeConfig links
-        BridgeConfig links.[]
-        BridgeConfig mtu
-        BridgeConfig multicast
-        BridgeConfig name
-        BridgeConfig routes
-        BridgeConfig routes.[]
-        BridgeConfig routes.[].destination
-        BridgeConfig routes.[].gateway
-        BridgeConfig routes.[].metric
-        BridgeConfig routes.[].mtu
-        BridgeConfig routes.[].source
-        BridgeConfig routes.[].table
-        BridgeConfig stp
-        BridgeConfig stp.enabled
-        BridgeConfig up
-        BridgeConfig vlan
-        BridgeConfig vlan.filtering
         CRIBaseRuntimeSpecConfig apiVersion
         CRIBaseRuntimeSpecConfig kind
         CRIBaseRuntimeSpecConfig overrides
@@ -971,21 +895,7 @@ enum TalosSchemaPaths {
         ContainerConfig security.capabilities.drop.[]
         ContainerConfig security.profile
         ContainerConfig workingDir
-        DHCPv4Config apiVersion
-        DHCPv4Config clientIdentifier
-        DHCPv4Config duidRaw
-        DHCPv4Config ignoreHostname
         DHCPv4Config ignoreRoutes
-        DHCPv4Config kind
-        DHCPv4Config name
-        DHCPv4Config routeMetric
-        DHCPv6Config apiVersion
-        DHCPv6Config clientIdentifier
-        DHCPv6Config duidRaw
-        DHCPv6Config ignoreHostname
-        DHCPv6Config kind
-        DHCPv6Config name
-        DHCPv6Config routeMetric
         DiscoveryIdentityConfig apiVersion
         DiscoveryIdentityConfig clusterID
         DiscoveryIdentityConfig clusterSecret
@@ -994,106 +904,23 @@ enum TalosSchemaPaths {
         DiscoveryServiceConfig endpoint
         DiscoveryServiceConfig kind
         DiscoveryServiceConfig name
-        DummyLinkConfig addresses
-        DummyLinkConfig addresses.[]
-        DummyLinkConfig addresses.[].address
-        DummyLinkConfig addresses.[].routePriority
-        DummyLinkConfig apiVersion
-        DummyLinkConfig hardwareAddr
-        DummyLinkConfig kind
-        DummyLinkConfig mtu
-        DummyLinkConfig multicast
-        DummyLinkConfig name
-        DummyLinkConfig routes
-        DummyLinkConfig routes.[]
-        DummyLinkConfig routes.[].destination
-        DummyLinkConfig routes.[].gateway
-        DummyLinkConfig routes.[].metric
-        DummyLinkConfig routes.[].mtu
-        DummyLinkConfig routes.[].source
-        DummyLinkConfig routes.[].table
-        DummyLinkConfig up
-        EnvironmentConfig apiVersion
-        EnvironmentConfig kind
-        EnvironmentConfig variables
-        EnvironmentConfig variables.*
         EtcFileConfig apiVersion
         EtcFileConfig contents
         EtcFileConfig kind
         EtcFileConfig mode
         EtcFileConfig name
-        EthernetConfig apiVersion
-        EthernetConfig channels
-        EthernetConfig channels.combined
-        EthernetConfig channels.other
-        EthernetConfig channels.rx
-        EthernetConfig channels.tx
-        EthernetConfig features
-        EthernetConfig features.*
-        EthernetConfig kind
-        EthernetConfig name
-        EthernetConfig rings
-        EthernetConfig rings.cqe-size
-        EthernetConfig rings.rx
-        EthernetConfig rings.rx-buf-len
-        EthernetConfig rings.rx-jumbo
-        EthernetConfig rings.rx-mini
-        EthernetConfig rings.rx-push
-        EthernetConfig rings.tcp-data-split
-        EthernetConfig rings.tx
-        EthernetConfig rings.tx-push
-        EthernetConfig rings.tx-push-buf-len
-        EthernetConfig wakeOnLan
-        EthernetConfig wakeOnLan.[]
-        EventSinkConfig apiVersion
-        EventSinkConfig endpoint
-        EventSinkConfig kind
-        ExistingVolumeConfig apiVersion
-        ExistingVolumeConfig discovery
-        ExistingVolumeConfig discovery.volumeSelector
-        ExistingVolumeConfig discovery.volumeSelector.match
-        ExistingVolumeConfig kind
-        ExistingVolumeConfig mount
-        ExistingVolumeConfig mount.disableAccessTime
-        ExistingVolumeConfig mount.readOnly
-        ExistingVolumeConfig mount.secure
-        ExistingVolumeConfig name
         ExistingVolumeConfig scrub
         ExistingVolumeConfig scrub.enabled
         ExistingVolumeConfig scrub.interval
         ExistingVolumeConfig trim
         ExistingVolumeConfig trim.enabled
         ExistingVolumeConfig trim.interval
-        ExtensionServiceConfig apiVersion
-        ExtensionServiceConfig configFiles
-        ExtensionServiceConfig configFiles.[]
-        ExtensionServiceConfig configFiles.[].content
-        ExtensionServiceConfig configFiles.[].mountPath
-        ExtensionServiceConfig environment
-        ExtensionServiceConfig environment.[]
-        ExtensionServiceConfig kind
-        ExtensionServiceConfig name
-        ExternalVolumeConfig apiVersion
-        ExternalVolumeConfig filesystemType
-        ExternalVolumeConfig kind
-        ExternalVolumeConfig mount
-        ExternalVolumeConfig mount.disableAccessTime
-        ExternalVolumeConfig mount.readOnly
-        ExternalVolumeConfig mount.secure
-        ExternalVolumeConfig mount.virtiofs
-        ExternalVolumeConfig mount.virtiofs.tag
-        ExternalVolumeConfig name
         FilesystemScrubConfig apiVersion
         FilesystemScrubConfig interval
         FilesystemScrubConfig kind
         FilesystemTrimConfig apiVersion
         FilesystemTrimConfig interval
         FilesystemTrimConfig kind
-        HCloudVIPConfig apiToken
-        HCloudVIPConfig apiVersion
-        HCloudVIPConfig kind
-        HCloudVIPConfig link
-        HCloudVIPConfig name
         HTTPProbeConfig apiVersion
         HTTPProbeConfig failureThreshold
         HTTPProbeConfig interval
@@ -1101,10 +928,6 @@ enum TalosSchemaPaths {
         HTTPProbeConfig name
         HTTPProbeConfig timeout
         HTTPProbeConfig url
-        HostnameConfig apiVersion
-        HostnameConfig auto
-        HostnameConfig hostname
-        HostnameConfig kind
         ImageCacheConfig apiVersion
         ImageCacheConfig kind
         ImageCacheConfig local
@@ -1114,10 +937,6 @@ enum TalosSchemaPaths {
         KernelModuleConfig name
         KernelModuleConfig parameters
         KernelModuleConfig parameters.[]
-        KmsgLogConfig apiVersion
-        KmsgLogConfig kind
-        KmsgLogConfig name
-        KmsgLogConfig url
         KubeAPIServerCAConfig acceptedCAs
         KubeAPIServerCAConfig acceptedCAs.[]
         KubeAPIServerCAConfig apiVersion
@@ -1277,22 +1096,6 @@ enum TalosSchemaPaths {
         KubeServiceAccountConfig issuer.issuerURL
         KubeServiceAccountConfig issuer.privateKey
         KubeServiceAccountConfig kind
-        KubeSpanConfig advertiseKubernetesNetworks
-        KubeSpanConfig allowDownPeerBypass
-        KubeSpanConfig apiVersion
-        KubeSpanConfig enabled
-        KubeSpanConfig filters
-        KubeSpanConfig filters.endpoints
-        KubeSpanConfig filters.endpoints.[]
-        KubeSpanConfig filters.excludeAdvertisedNetworks
-        KubeSpanConfig filters.excludeAdvertisedNetworks.[]
-        KubeSpanConfig harvestExtraEndpoints
-        KubeSpanConfig kind
-        KubeSpanConfig mtu
-        KubeSpanEndpoints apiVersion
-        KubeSpanEndpoints extraAnnouncedEndpoints
-        KubeSpanEndpoints extraAnnouncedEndpoints.[]
-        KubeSpanEndpoints kind
         KubeStaticPodConfig apiVersion
         KubeStaticPodConfig kind
         KubeStaticPodConfig name
@@ -1331,57 +1134,7 @@ enum TalosSchemaPaths {
         LVMVolumeGroupConfig provisioning
         LVMVolumeGroupConfig provisioning.volumeSelector
         LVMVolumeGroupConfig provisioning.volumeSelector.match
-        Layer2VIPConfig apiVersion
-        Layer2VIPConfig kind
-        Layer2VIPConfig link
-        Layer2VIPConfig name
-        LinkAliasConfig apiVersion
-        LinkAliasConfig kind
-        LinkAliasConfig name
-        LinkAliasConfig selector
-        LinkAliasConfig selector.match
-        LinkConfig addresses
-        LinkConfig addresses.[]
-        LinkConfig addresses.[].address
-        LinkConfig addresses.[].routePriority
-        LinkConfig apiVersion
-        LinkConfig kind
-        LinkConfig mtu
-        LinkConfig multicast
-        LinkConfig name
-        LinkConfig routes
-        LinkConfig routes.[]
-        LinkConfig routes.[].destination
-        LinkConfig routes.[].gateway
-        LinkConfig routes.[].metric
-        LinkConfig routes.[].mtu
-        LinkConfig routes.[].source
-        LinkConfig routes.[].table
-        LinkConfig up
-        NetworkDefaultActionConfig apiVersion
-        NetworkDefaultActionConfig ingress
-        NetworkDefaultActionConfig kind
-        NetworkRuleConfig apiVersion
-        NetworkRuleConfig ingress
-        NetworkRuleConfig ingress.[]
-        NetworkRuleConfig ingress.[].except
-        NetworkRuleConfig ingress.[].subnet
-        NetworkRuleConfig kind
-        NetworkRuleConfig name
-        NetworkRuleConfig portSelector
-        NetworkRuleConfig portSelector.ports
-        NetworkRuleConfig portSelector.ports.[]
-        NetworkRuleConfig portSelector.protocol
-        OOMConfig apiVersion
-        OOMConfig cgroupRankingExpression
-        OOMConfig kind
-        OOMConfig sampleInterval
         OOMConfig strictCgroupClassOrdering
-        OOMConfig triggerExpression
-        PCIDriverRebindConfig apiVersion
-        PCIDriverRebindConfig kind
-        PCIDriverRebindConfig name
-        PCIDriverRebindConfig targetDriver
         RAIDArrayConfig apiVersion
         RAIDArrayConfig kind
         RAIDArrayConfig level
@@ -1390,129 +1143,20 @@ enum TalosSchemaPaths {
         RAIDArrayConfig provisioning
         RAIDArrayConfig provisioning.volumeSelector
         RAIDArrayConfig provisioning.volumeSelector.match
-        RawVolumeConfig apiVersion
-        RawVolumeConfig encryption
         RawVolumeConfig encryption.allowDiscards
-        RawVolumeConfig encryption.blockSize
-        RawVolumeConfig encryption.cipher
-        RawVolumeConfig encryption.keySize
-        RawVolumeConfig encryption.keys
-        RawVolumeConfig encryption.keys.[]
-        RawVolumeConfig encryption.keys.[].kms
-        RawVolumeConfig encryption.keys.[].kms.endpoint
-        RawVolumeConfig encryption.keys.[].lockToState
-        RawVolumeConfig encryption.keys.[].nodeID
-        RawVolumeConfig encryption.keys.[].slot
-        RawVolumeConfig encryption.keys.[].static
-        RawVolumeConfig encryption.keys.[].static.passphrase
-        RawVolumeConfig encryption.keys.[].tpm
-        RawVolumeConfig encryption.keys.[].tpm.checkSecurebootStatusOnEnroll
-        RawVolumeConfig encryption.keys.[].tpm.options
-        RawVolumeConfig encryption.keys.[].tpm.options.pcrs
-        RawVolumeConfig encryption.keys.[].tpm.options.pcrs.[]
-        RawVolumeConfig encryption.options
         RawVolumeConfig encryption.options.[]
-        RawVolumeConfig encryption.provider
-        RawVolumeConfig kind
-        RawVolumeConfig name
-        RawVolumeConfig provisioning
-        RawVolumeConfig provisioning.diskSelector
-        RawVolumeConfig provisioning.diskSelector.match
-        RawVolumeConfig provisioning.grow
-        RawVolumeConfig provisioning.maxSize
-        RawVolumeConfig provisioning.minSize
-        RegistryAuthConfig apiVersion
-        RegistryAuthConfig auth
-        RegistryAuthConfig identityToken
-        RegistryAuthConfig kind
-        RegistryAuthConfig name
-        RegistryAuthConfig password
-        RegistryAuthConfig username
-        RegistryMirrorConfig apiVersion
-        RegistryMirrorConfig endpoints
-        RegistryMirrorConfig endpoints.[]
-        RegistryMirrorConfig endpoints.[].overridePath
-        RegistryMirrorConfig endpoints.[].url
-        RegistryMirrorConfig kind
-        RegistryMirrorConfig name
-        RegistryMirrorConfig skipFallback
-        RegistryTLSConfig apiVersion
-        RegistryTLSConfig ca
-        RegistryTLSConfig clientIdentity
         RegistryTLSConfig clientIdentity.cert
-        RegistryTLSConfig clientIdentity.key
-        RegistryTLSConfig insecureSkipVerify
-        RegistryTLSConfig kind
-        RegistryTLSConfig name
-        ResolverConfig apiVersion
         ResolverConfig hostDNS
         ResolverConfig hostDNS.enabled
         ResolverConfig hostDNS.forwardKubeDNSToHost
         ResolverConfig hostDNS.resolveMemberNames
-        ResolverConfig kind
-        ResolverConfig nameservers
-        ResolverConfig nameservers.[]
-        ResolverConfig nameservers.[].address
         ResolverConfig nameservers.[].protocol
         ResolverConfig nameservers.[].tlsServerName
-        ResolverConfig searchDomains
-        ResolverConfig searchDomains.disableDefault
-        ResolverConfig searchDomains.domains
-        ResolverConfig searchDomains.domains.[]
-        RoutingRuleConfig action
-        RoutingRuleConfig apiVersion
-        RoutingRuleConfig dst
-        RoutingRuleConfig fwMark
-        RoutingRuleConfig fwMask
-        RoutingRuleConfig iifName
-        RoutingRuleConfig kind
-        RoutingRuleConfig name
-        RoutingRuleConfig oifName
-        RoutingRuleConfig src
-        RoutingRuleConfig table
         SecurityProfileConfig apiVersion
         SecurityProfileConfig kind
         SecurityProfileConfig workloadIsolation
-        SideroLinkConfig apiUrl
-        SideroLinkConfig apiVersion
-        SideroLinkConfig kind
-        SideroLinkConfig uniqueToken
-        StaticHostConfig apiVersion
-        StaticHostConfig hostnames
-        StaticHostConfig hostnames.[]
-        StaticHostConfig kind
-        StaticHostConfig name
-        SwapVolumeConfig apiVersion
-        SwapVolumeConfig encryption
         SwapVolumeConfig encryption.allowDiscards
-        SwapVolumeConfig encryption.blockSize
-        SwapVolumeConfig encryption.cipher
-        SwapVolumeConfig encryption.keySize
-        SwapVolumeConfig encryption.keys
-        SwapVolumeConfig encryption.keys.[]
-        SwapVolumeConfig encryption.keys.[].kms
-        SwapVolumeConfig encryption.keys.[].kms.endpoint
-        SwapVolumeConfig encryption.keys.[].lockToState
-        SwapVolumeConfig encryption.keys.[].nodeID
-        SwapVolumeConfig encryption.keys.[].slot
-        SwapVolumeConfig encryption.keys.[].static
-        SwapVolumeConfig encryption.keys.[].static.passphrase
-        SwapVolumeConfig encryption.keys.[].tpm
-        SwapVolumeConfig encryption.keys.[].tpm.checkSecurebootStatusOnEnroll
-        SwapVolumeConfig encryption.keys.[].tpm.options
-        SwapVolumeConfig encryption.keys.[].tpm.options.pcrs
-        SwapVolumeConfig encryption.keys.[].tpm.options.pcrs.[]
-        SwapVolumeConfig encryption.options
         SwapVolumeConfig encryption.options.[]
-        SwapVolumeConfig encryption.provider
-        SwapVolumeConfig kind
-        SwapVolumeConfig name
-        SwapVolumeConfig provisioning
-        SwapVolumeConfig provisioning.diskSelector
-        SwapVolumeConfig provisioning.diskSelector.match
-        SwapVolumeConfig provisioning.grow
-        SwapVolumeConfig provisioning.maxSize
-        SwapVolumeConfig provisioning.minSize
         SysctlConfig apiVersion
         SysctlConfig kind
         SysctlConfig params
@@ -1521,28 +1165,7 @@ enum TalosSchemaPaths {
         SysfsConfig kind
         SysfsConfig params
         SysfsConfig params.*
-        TCPProbeConfig apiVersion
-        TCPProbeConfig endpoint
-        TCPProbeConfig failureThreshold
-        TCPProbeConfig interval
-        TCPProbeConfig kind
-        TCPProbeConfig name
-        TCPProbeConfig timeout
-        TimeSyncConfig apiVersion
-        TimeSyncConfig bootTimeout
-        TimeSyncConfig enabled
-        TimeSyncConfig kind
-        TimeSyncConfig ntp
-        TimeSyncConfig ntp.servers
-        TimeSyncConfig ntp.servers.[]
         TimeSyncConfig ntp.useNTS
-        TimeSyncConfig ptp
-        TimeSyncConfig ptp.devices
-        TimeSyncConfig ptp.devices.[]
-        TrustedRootsConfig apiVersion
-        TrustedRootsConfig certificates
-        TrustedRootsConfig kind
-        TrustedRootsConfig name
         UdevRulesConfig apiVersion
         UdevRulesConfig kind
         UdevRulesConfig rules
@@ -1556,95 +1179,16 @@ enum TalosSchemaPaths {
         UnattendedInstall provisioning.diskSelector.match
         UnattendedInstall provisioning.wipe
         UnattendedInstall reboot
-        UserVolumeConfig apiVersion
-        UserVolumeConfig encryption
         UserVolumeConfig encryption.allowDiscards
-        UserVolumeConfig encryption.blockSize
-        UserVolumeConfig encryption.cipher
-        UserVolumeConfig encryption.keySize
-        UserVolumeConfig encryption.keys
-        UserVolumeConfig encryption.keys.[]
-        UserVolumeConfig encryption.keys.[].kms
-        UserVolumeConfig encryption.keys.[].kms.endpoint
-        UserVolumeConfig encryption.keys.[].lockToState
-        UserVolumeConfig encryption.keys.[].nodeID
-        UserVolumeConfig encryption.keys.[].slot
-        UserVolumeConfig encryption.keys.[].static
-        UserVolumeConfig encryption.keys.[].static.passphrase
-        UserVolumeConfig encryption.keys.[].tpm
-        UserVolumeConfig encryption.keys.[].tpm.checkSecurebootStatusOnEnroll
-        UserVolumeConfig encryption.keys.[].tpm.options
-        UserVolumeConfig encryption.keys.[].tpm.options.pcrs
-        UserVolumeConfig encryption.keys.[].tpm.options.pcrs.[]
-        UserVolumeConfig encryption.options
         UserVolumeConfig encryption.options.[]
-        UserVolumeConfig encryption.provider
-        UserVolumeConfig filesystem
-        UserVolumeConfig filesystem.projectQuotaSupport
-        UserVolumeConfig filesystem.type
         UserVolumeConfig filesystem.xfs
         UserVolumeConfig filesystem.xfs.minAllocationGroupSize
-        UserVolumeConfig kind
-        UserVolumeConfig mount
-        UserVolumeConfig mount.disableAccessTime
-        UserVolumeConfig mount.secure
-        UserVolumeConfig name
-        UserVolumeConfig provisioning
-        UserVolumeConfig provisioning.diskSelector
-        UserVolumeConfig provisioning.diskSelector.match
-        UserVolumeConfig provisioning.grow
-        UserVolumeConfig provisioning.maxSize
-        UserVolumeConfig provisioning.minSize
         UserVolumeConfig scrub
         UserVolumeConfig scrub.enabled
         UserVolumeConfig scrub.interval
         UserVolumeConfig trim
         UserVolumeConfig trim.enabled
         UserVolumeConfig trim.interval
-        UserVolumeConfig volumeType
-        VLANConfig addresses
-        VLANConfig addresses.[]
-        VLANConfig addresses.[].address
-        VLANConfig addresses.[].routePriority
-        VLANConfig apiVersion
-        VLANConfig kind
-        VLANConfig mtu
-        VLANConfig multicast
-        VLANConfig name
-        VLANConfig parent
-        VLANConfig routes
-        VLANConfig routes.[]
-        VLANConfig routes.[].destination
-        VLANConfig routes.[].gateway
-        VLANConfig routes.[].metric
-        VLANConfig routes.[].mtu
-        VLANConfig routes.[].source
-        VLANConfig routes.[].table
-        VLANConfig up
-        VLANConfig vlanID
-        VLANConfig vlanMode
-        VRFConfig addresses
-        VRFConfig addresses.[]
-        VRFConfig addresses.[].address
-        VRFConfig addresses.[].routePriority
-        VRFConfig apiVersion
-        VRFConfig hardwareAddr
-        VRFConfig kind
-        VRFConfig links
-        VRFConfig links.[]
-        VRFConfig mtu
-        VRFConfig multicast
-        VRFConfig name
-        VRFConfig routes
-        VRFConfig routes.[]
-        VRFConfig routes.[].destination
-        VRFConfig routes.[].gateway
-        VRFConfig routes.[].metric
-        VRFConfig routes.[].mtu
-        VRFConfig routes.[].source
-        VRFConfig routes.[].table
-        VRFConfig table
-        VRFConfig up
         VethConfig addresses
         VethConfig addresses.[]
         VethConfig addresses.[].address
@@ -1680,132 +1224,17 @@ enum TalosSchemaPaths {
         VethConfig routes.[].source
         VethConfig routes.[].table
         VethConfig up
-        VolumeConfig apiVersion
-        VolumeConfig encryption
         VolumeConfig encryption.allowDiscards
-        VolumeConfig encryption.blockSize
-        VolumeConfig encryption.cipher
-        VolumeConfig encryption.keySize
-        VolumeConfig encryption.keys
-        VolumeConfig encryption.keys.[]
-        VolumeConfig encryption.keys.[].kms
-        VolumeConfig encryption.keys.[].kms.endpoint
-        VolumeConfig encryption.keys.[].lockToState
-        VolumeConfig encryption.keys.[].nodeID
-        VolumeConfig encryption.keys.[].slot
-        VolumeConfig encryption.keys.[].static
-        VolumeConfig encryption.keys.[].static.passphrase
-        VolumeConfig encryption.keys.[].tpm
-        VolumeConfig encryption.keys.[].tpm.checkSecurebootStatusOnEnroll
-        VolumeConfig encryption.keys.[].tpm.options
-        VolumeConfig encryption.keys.[].tpm.options.pcrs
-        VolumeConfig encryption.keys.[].tpm.options.pcrs.[]
-        VolumeConfig encryption.options
         VolumeConfig encryption.options.[]
-        VolumeConfig encryption.provider
         VolumeConfig filesystem
         VolumeConfig filesystem.xfs
         VolumeConfig filesystem.xfs.minAllocationGroupSize
-        VolumeConfig kind
-        VolumeConfig mount
         VolumeConfig mount.disableAccessTime
-        VolumeConfig mount.secure
-        VolumeConfig name
-        VolumeConfig provisioning
-        VolumeConfig provisioning.diskSelector
-        VolumeConfig provisioning.diskSelector.match
-        VolumeConfig provisioning.grow
-        VolumeConfig provisioning.maxSize
-        VolumeConfig provisioning.minSize
         VolumeConfig scrub
         VolumeConfig scrub.enabled
         VolumeConfig scrub.interval
         VolumeConfig trim
         VolumeConfig trim.enabled
         VolumeConfig trim.interval
-        WatchdogTimerConfig apiVersion
-        WatchdogTimerConfig device
-        WatchdogTimerConfig kind
-        WatchdogTimerConfig timeout
-        WireguardConfig addresses
-        WireguardConfig addresses.[]
-        WireguardConfig addresses.[].address
-        WireguardConfig addresses.[].routePriority
-        WireguardConfig apiVersion
-        WireguardConfig firewallMark
-        WireguardConfig kind
-        WireguardConfig listenPort
-        WireguardConfig mtu
-        WireguardConfig multicast
-        WireguardConfig name
-        WireguardConfig peers
-        WireguardConfig peers.[]
-        WireguardConfig peers.[].allowedIPs
-        WireguardConfig peers.[].allowedIPs.[]
-        WireguardConfig peers.[].endpoint
-        WireguardConfig peers.[].persistentKeepaliveInterval
-        WireguardConfig peers.[].presharedKey
-        WireguardConfig peers.[].publicKey
-        WireguardConfig privateKey
-        WireguardConfig routes
-        WireguardConfig routes.[]
-        WireguardConfig routes.[].destination
-        WireguardConfig routes.[].gateway
-        WireguardConfig routes.[].metric
-        WireguardConfig routes.[].mtu
-        WireguardConfig routes.[].source
-        WireguardConfig routes.[].table
-        WireguardConfig up
-        ZswapConfig apiVersion
-        ZswapConfig kind
-        ZswapConfig maxPoolPercent
-        ZswapConfig shrinkerEnabled
-        v1alpha1 cluster
-        v1alpha1 cluster.adminKubeconfig
-        v1alpha1 cluster.adminKubeconfig.certLifetime
-        v1alpha1 cluster.etcd
-        v1alpha1 cluster.etcd.advertisedSubnets
-        v1alpha1 cluster.etcd.advertisedSubnets.[]
-        v1alpha1 cluster.etcd.ca
-        v1alpha1 cluster.etcd.ca.crt
-        v1alpha1 cluster.etcd.ca.key
-        v1alpha1 cluster.etcd.extraArgs
-        v1alpha1 cluster.etcd.extraArgs.*
-        v1alpha1 cluster.etcd.extraArgs.*.[]
-        v1alpha1 cluster.etcd.image
-        v1alpha1 cluster.etcd.listenSubnets
-        v1alpha1 cluster.etcd.listenSubnets.[]
-        v1alpha1 cluster.externalCloudProvider
-        v1alpha1 cluster.externalCloudProvider.enabled
-        v1alpha1 cluster.externalCloudProvider.manifests
-        v1alpha1 cluster.externalCloudProvider.manifests.[]
-        v1alpha1 cluster.token
-        v1alpha1 debug
-        v1alpha1 machine
-        v1alpha1 machine.acceptedCAs
-        v1alpha1 machine.acceptedCAs.crt
-        v1alpha1 machine.ca
-        v1alpha1 machine.ca.crt
-        v1alpha1 machine.ca.key
-        v1alpha1 machine.certSANs
-        v1alpha1 machine.certSANs.[]
-        v1alpha1 machine.features
-        v1alpha1 machine.features.diskQuotaSupport
-        v1alpha1 machine.features.nodeAddressSortAlgorithm
-        v1alpha1 machine.logging
-        v1alpha1 machine.logging.destinations
-        v1alpha1 machine.logging.destinations.[]
-        v1alpha1 machine.logging.destinations.[].endpoint
-        v1alpha1 machine.logging.destinations.[].extraTags
-        v1alpha1 machine.logging.destinations.[].extraTags.*
-        v1alpha1 machine.logging.destinations.[].format
-        v1alpha1 machine.seccompProfiles
-        v1alpha1 machine.seccompProfiles.[]
-        v1alpha1 machine.seccompProfiles.[].name
-        v1alpha1 machine.seccompProfiles.[].value
-        v1alpha1 machine.seccompProfiles.[].value.**
-        v1alpha1 machine.token
-        v1alpha1 machine.type
-        v1alpha1 version
         """
 }
