@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(
             name: "ClusterKitTests",
             dependencies: ["ClusterKit", "ClusterTestSupport", "Provisioners"],
+            exclude: ["HostileSpecs"],
             swiftSettings: strictSettings
         ),
         .testTarget(

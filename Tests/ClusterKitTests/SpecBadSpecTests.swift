@@ -19,7 +19,7 @@ struct SpecBadSpecTests {
         BadSpec(name: "unknown top-level key", replacements: [1: "nmae: t"], fragment: #"unknown field "nmae""#, position: "1:1"),
         BadSpec(name: "did you mean in a pool", replacements: [26: "    cuont: 2"], fragment: #"did you mean "count"?"#, position: "26:5"),
         BadSpec(name: "count not an integer", replacements: [26: "    count: many"], fragment: "expected an integer", position: "26:12"),
-        BadSpec(name: "negative count", replacements: [26: "    count: -1"], fragment: "must be at least 0", position: "26:12"),
+        BadSpec(name: "negative count", replacements: [26: "    count: -1"], fragment: "must be between 0 and 5000", position: "26:12"),
         BadSpec(name: "bad role", replacements: [24: "    role: master"], fragment: "valid: controlplane, worker", position: "24:11"),
         BadSpec(name: "bad provider type", replacements: [15: "    type: hetzner-cloud"], fragment: #""hetzner-cloud" is not a valid provider type"#, position: "15:11"),
         BadSpec(name: "pool names an unknown provider", replacements: [36: "    provider: kvmm"], fragment: #"unknown provider "kvmm""#, position: "36:15"),

@@ -170,6 +170,22 @@ struct TalosPatchTests {
         #expect(try Self.renderError(document).message.contains("KubeAuthorizerConfig webhook"))
     }
 
+    @Test("patches built in code still cannot change what clusterctl owns")
+    func ownedFieldsAtRenderTime() throws {
+        let cases: [(String, ConfigPatch, String)] = [
+            ("v1.13.9", Self.merge("cluster:\n  ca:\n    key: bm9wZQ==\n", "p/ca.yaml"), "the Kubernetes CA"),
+            ("v1.13.9", Self.json("- op: replace\n  path: /cluster/clusterName\n  value: other\n", "p/name.yaml"), "the cluster name"),
+            ("v1.13.9", Self.json("- op: remove\n  path: /machine/token\n", "p/token.yaml"), "the machine (trustd) token"),
+            ("v1.14.0", Self.merge("apiVersion: v1alpha1\nkind: KubeClusterConfig\nendpoint: https://evil:6443\n", "p/endpoint.yaml"), "the control-plane endpoint"),
+            ("v1.14.0", Self.merge("apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterSecret: bm9wZQ==\n", "p/secret.yaml"), "the cluster secret"),
+        ]
+        for (version, patch, fragment) in cases {
+            let spec = TalosTestSupport.spec(talos: version, controlPlanes: 1, workers: 0, clusterPatches: [patch])
+            let error = try Self.renderError(spec)
+            #expect(error.message.contains("patches may not change \(fragment)") && error.message.contains(patch.origin), "\(error.message)")
+        }
+    }
+
     @Test("patches yielding invalid documents are errors naming the node and patch")
     func invalidResults() throws {
         let cases: [(String, ConfigPatch, String)] = [

@@ -15,6 +15,17 @@ struct HetznerImageBuilderTests {
             }, time: env.clock)
     }
 
+    @Test("the image URL is quoted inside the rescue script")
+    func hostileFactoryURL() throws {
+        let env = try HetznerTestEnvironment()
+        let builder = HetznerImageBuilder(
+            client: env.client, waiter: env.provisioner.waiter, location: "fsn1", sshPublicKey: "ssh-ed25519 AAAAC3Nza build@clusterctl",
+            connect: { _ in HetznerRecordingShell() }, time: env.clock, factoryURL: "https://factory.example.net/$(reboot);x")
+        let script = try #require(builder.commands(HetznerTestEnvironment.image).first?.arguments.last)
+        let schematic = String(repeating: "ab12", count: 16)
+        #expect(script.hasPrefix("curl -fsSL --retry 5 'https://factory.example.net/$(reboot);x/image/\(schematic)/v1.11.5/hcloud-amd64.raw.xz' | xz -d"), "\(script)")
+    }
+
     @Test("builds the snapshot in rescue mode with the exact commands and requests, then cleans up")
     func build() async throws {
         let env = try HetznerTestEnvironment()

@@ -239,6 +239,12 @@ struct ProxmoxProvisionerTests {
         #expect(model.log.count == seen, "a wrong pin is refused in the handshake, before any request")
     }
 
+    @Test func nodeNamesStayOnePathSegment() {
+        #expect(ProxmoxProvisioner.segment("pve-1") == "pve-1")
+        #expect(ProxmoxProvisioner.segment("../../access/users?x#y") == "..%2F..%2Faccess%2Fusers%3Fx%23y")
+        #expect(ProxmoxProvisioner.segment("a b;c") == "a%20b%3Bc")
+    }
+
     @Test func idsAndTagsParse() {
         #expect(ProxmoxTags.identity(tags: "clusterctl;cc-cluster-home;cc-pool-cp;cc-role-worker", name: "home-cp-1")
             == NodeIdentity(cluster: "home", pool: "cp", role: .worker, node: "home-cp-1"))

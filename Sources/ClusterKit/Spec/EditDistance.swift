@@ -21,14 +21,19 @@ enum EditDistance {
 
     /// The closest candidate when it is close enough to be a likely typo.
     static func suggestion(for word: String, among candidates: [String]) -> String? {
-        let limit = max(2, word.count / 3)
-        let scored = candidates.map { ($0, distance(word, $0)) }.filter { $0.1 <= limit }
+        let length = word.count
+        let limit = max(2, length / 3)
+        // The distance is at least the difference in length, so far-off candidates are skipped
+        // without the quadratic comparison (a pasted megabyte compared to short names stays cheap).
+        let scored = candidates.filter { abs($0.count - length) <= limit && $0.count <= 1024 }.map { ($0, distance(word, $0)) }.filter { $0.1 <= limit }
         return scored.min { $0.1 < $1.1 }?.0
     }
 
     /// `did you mean "x"? valid: a, b, c` or just the list.
     static func hint(for word: String, among candidates: [String], noun: String = "valid") -> String {
-        let list = candidates.joined(separator: ", ")
+        // Long lists (Talos document kinds, schema fields) are cut so a hint stays one line.
+        let shown = candidates.count > 30 ? candidates.prefix(30).joined(separator: ", ") + ", … (\(candidates.count) in all)" : candidates.joined(separator: ", ")
+        let list = shown
         if let best = suggestion(for: word, among: candidates) {
             return "did you mean \"\(best)\"? \(noun): \(list)"
         }

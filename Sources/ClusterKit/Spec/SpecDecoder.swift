@@ -8,6 +8,8 @@ struct SpecDecoder {
     let walker: YAMLWalker
     /// Directory that `file:` patch references are relative to (the spec file's directory).
     let baseDirectory: String
+    /// Patches as written, for the patch guard that runs once the Talos version is known.
+    let collected = PatchSourceCollector()
 
     static let topLevelKeys = [
         "name", "talos", "kubernetes", "endpoint", "network", "providers", "pools", "gitops", "failover", "drills",
@@ -63,6 +65,7 @@ struct SpecDecoder {
         if let node = top.value("drills") {
             (draft.drills, draft.minReadyControlPlanesGiven) = drills(node, top.path("drills"))
         }
+        draft.patchSources = collected.sources
         return draft
     }
 
@@ -323,7 +326,7 @@ struct SpecDecoder {
     func proxmox(_ fields: FieldMap) -> ProxmoxSettings? {
         let url = fields.string("url", required: true, example: "https://pve.lan:8006")
         if let url, !url.hasPrefix("https://") {
-            walker.error(fields.value("url"), fields.path("url"), "\"\(url)\" is not an https URL",
+            walker.error(fields.value("url"), fields.path("url"), "\"\(InputSanitizer.maskingCredentials(url))\" is not an https URL",
                 hint: "the Proxmox API is served over TLS, e.g. https://pve.lan:8006")
         }
         let token = fields.secretReference("token", required: true, exampleEnv: "PROXMOX_TOKEN")
@@ -368,7 +371,7 @@ struct SpecDecoder {
         let name = fields.string("name", required: true, example: "workers")
         let role = fields.choice("role", NodeRole.allCases.map(\.rawValue), required: true, what: "role").flatMap(NodeRole.init(rawValue:))
         let provider = fields.string("provider", required: true, example: "hcloud")
-        let count = fields.int("count", required: true, range: 0...Int.max, example: "3")
+        let count = fields.int("count", required: true, range: 0...SpecDecoder.maxNodes, example: "3")
         var size: MachineSize? = MachineSize()
         if let sizeNode = fields.value("size", required: true, example: "{serverType: cx32} or {cpus: 4, memory: 8GiB}") {
             size = machineSize(sizeNode, fields.path("size"))
@@ -419,13 +422,26 @@ struct SpecDecoder {
         return MachineSize(serverType: serverType, cpus: cpus, memoryMiB: memory, diskGiB: disk.map { ($0 + 1023) / 1024 })
     }
 
+    /// The largest memory or disk size read, 64 TiB in MiB: more than any server or VM offers,
+    /// and far from overflowing the arithmetic that follows.
+    static let maxQuantityMiB = 64 * 1024 * 1024
+
+    /// Nodes in one pool, and in the whole cluster: Kubernetes supports at most 5,000 nodes per
+    /// cluster (Kubernetes docs, "Considerations for large clusters").
+    static let maxNodes = 5000
+
     /// A size such as `8GiB`, `512MiB` or `1TiB`, in MiB.
     func quantity(_ node: Node, _ path: String, example: String, minMiB: Int) -> Int? {
         guard let text = walker.string(node, path, example: example) else { return nil }
         let units: [(String, Int)] = [("MiB", 1), ("GiB", 1024), ("TiB", 1024 * 1024)]
         for (unit, factor) in units where text.hasSuffix(unit) {
             if let value = Int(text.dropLast(unit.count).trimmingCharacters(in: .whitespaces)), value > 0 {
-                if value * factor < minMiB {
+                let (total, overflow) = value.multipliedReportingOverflow(by: factor)
+                if overflow || total > SpecDecoder.maxQuantityMiB {
+                    walker.error(node, path, "\(text) is larger than any machine", hint: "at most \(SpecDecoder.maxQuantityMiB / 1024 / 1024)TiB")
+                    return nil
+                }
+                if total < minMiB {
                     walker.error(node, path, "\(text) is too small", hint: "at least \(minMiB >= 1024 ? "\(minMiB / 1024)GiB" : "\(minMiB)MiB")")
                     return nil
                 }
@@ -514,6 +530,7 @@ struct SpecDecoder {
             guard let first = operations.first else { return }
             if validateJSONPatch(operations), let text = serialize(Node(operations.map(\.node)), first.path) {
                 result.append(ConfigPatch(kind: .jsonPatch, yaml: text, origin: origin(first.node)))
+                collected.sources.append(PatchSource(kind: .jsonPatch, parts: operations.map { PatchSource.Part(node: $0.node, path: $0.path) }))
             } else {
                 failed = true
             }
@@ -547,6 +564,7 @@ struct SpecDecoder {
             let before = walker.diagnostics.count
             walker.scanForSecrets(node, path)
             guard walker.diagnostics.count == before, let text = serialize(node, path) else { return nil }
+            collected.sources.append(PatchSource(kind: .strategicMerge, parts: [PatchSource.Part(node: node, path: path)]))
             return ConfigPatch(kind: .strategicMerge, yaml: text, origin: origin(node))
         }
         if node.sequence != nil {
@@ -556,6 +574,7 @@ struct SpecDecoder {
                 return nil
             }
             guard validateJSONPatch(items), let text = serialize(node, path) else { return nil }
+            collected.sources.append(PatchSource(kind: .jsonPatch, parts: items.map { PatchSource.Part(node: $0.node, path: $0.path) }))
             return ConfigPatch(kind: .jsonPatch, yaml: text, origin: origin(node))
         }
         walker.error(node, path, "expected a patch, found \(walker.describe(node))",
@@ -599,6 +618,10 @@ struct SpecDecoder {
     func filePatch(_ node: Node, _ path: String) -> ConfigPatch? {
         guard let relative = walker.string(node, path, example: "patches/kubelet.yaml") else { return nil }
         let full = relative.hasPrefix("/") ? relative : (baseDirectory as NSString).appendingPathComponent(relative)
+        if let size = (try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? Int, size > SpecLoader.maxBytes {
+            walker.error(node, path, "patch file \(relative) is \(size) bytes; a patch is at most \(SpecLoader.maxBytes) bytes", hint: "is this the file you meant?")
+            return nil
+        }
         guard let data = FileManager.default.contents(atPath: full), let text = String(data: data, encoding: .utf8) else {
             walker.error(node, path, "cannot read patch file \(full)", hint: "paths are relative to the spec file's directory")
             return nil
@@ -606,13 +629,28 @@ struct SpecDecoder {
         let inner = YAMLWalker(file: full)
         do {
             var kinds: Set<ConfigPatch.Kind> = []
-            for document in try Yams.compose_all(yaml: text) {
+            var parts: [PatchSource.Part] = []
+            // compose_all stops quietly at a syntax error and keeps it aside; read it out, or a
+            // broken file would pass as its first documents (or as empty).
+            var sequence = try Yams.compose_all(yaml: text)
+            var documents: [Node] = []
+            while let document = sequence.next() { documents.append(document) }
+            if let error = sequence.error { throw error }
+            for document in documents {
+                if let problem = YAMLScreen.problem(in: document) {
+                    let place = problem.mark.map { ":\($0.line):\($0.column)" } ?? ""
+                    let field = problem.path.isEmpty ? "" : "\(problem.path): "
+                    walker.report(.error, mark: node.mark, path, "\(relative)\(place): \(field)\(problem.message)", hint: problem.hint)
+                    return nil
+                }
                 if document.mapping != nil {
                     kinds.insert(.strategicMerge)
                     inner.scanForSecrets(document, "")
-                } else if document.sequence != nil {
+                    parts.append(PatchSource.Part(node: document, path: ""))
+                } else if let operations = document.sequence {
                     kinds.insert(.jsonPatch)
                     inner.scanForSecrets(document, "")
+                    parts += operations.enumerated().map { PatchSource.Part(node: $1, path: YAMLWalker.index("", $0)) }
                 } else {
                     walker.error(node, path, "\(relative) holds a document that is neither a mapping nor a list")
                     return nil
@@ -627,9 +665,26 @@ struct SpecDecoder {
                     hint: "put each kind of patch in its own file")
                 return nil
             }
+            collected.sources.append(PatchSource(kind: kind, parts: parts, file: (relative, node, path)))
             return ConfigPatch(kind: kind, yaml: text, origin: full)
         } catch {
-            walker.error(node, path, "\(relative) is not valid YAML: \(error)")
+            // Yams' own description quotes the offending line; the file may be anything the
+            // spec points at (a key by mistake), so only libyaml's problem and position are shown.
+            var place = ""
+            var problem = "cannot be parsed"
+            if let yamlError = error as? YamlError {
+                switch yamlError {
+                case .scanner(_, let text, let mark, _), .parser(_, let text, let mark, _), .composer(_, let text, let mark, _):
+                    place = ":\(mark.line):\(mark.column)"
+                    problem = text
+                case .duplicatedKeysInMapping(let keys, let context):
+                    place = ":\(context.mark.line):\(context.mark.column)"
+                    problem = "duplicate key\(keys.count == 1 ? "" : "s") \(keys.sorted().joined(separator: ", "))"
+                default:
+                    break
+                }
+            }
+            walker.error(node, path, "\(relative)\(place): is not valid YAML: \(problem)", hint: "check indentation and quoting there")
             return nil
         }
     }
@@ -640,7 +695,7 @@ struct SpecDecoder {
         guard let fields = walker.map(node, path, keys: ["url", "branch", "path", "credentialsEnv", "credentialsFile", "knownHostsFile", "flux"], what: "gitops") else { return nil }
         let url = fields.string("url", required: true, example: "ssh://git@github.com/me/fleet.git")
         if let url, !SpecValidator.isGitURL(url) {
-            walker.error(fields.value("url"), fields.path("url"), "\"\(url)\" is not a Git URL Flux can clone",
+            walker.error(fields.value("url"), fields.path("url"), "\"\(InputSanitizer.maskingCredentials(url))\" is not a Git URL Flux can clone",
                 hint: "use https://host/org/repo.git or ssh://git@host/org/repo.git")
         }
         let branch = fields.string("branch") ?? "main"

@@ -39,7 +39,9 @@ public struct SpecDiagnostic: Sendable, Hashable, CustomStringConvertible {
     public var position: String { "\(line):\(column)" }
 
     public var description: String {
-        let place = line > 0 ? "\(file):\(line):\(column)" : file
+        // The file name comes from the command line; it is shown escaped like everything else.
+        let shownFile = InputSanitizer.escaped(file)
+        let place = line > 0 ? "\(shownFile):\(line):\(column)" : shownFile
         let field = path.isEmpty ? "" : "\(path): "
         var text = "\(place): \(severity.rawValue): \(field)\(message)"
         if let hint { text += "\n  hint: \(hint)" }

@@ -19,6 +19,8 @@ struct SpecDraft {
     /// Whether `drills.guards.minReadyControlPlanes` was written (otherwise it defaults to the
     /// control-plane total).
     var minReadyControlPlanesGiven = false
+    /// Every patch that decoded cleanly, with its nodes, for ``PatchGuard``.
+    var patchSources: [PatchSource] = []
 
     func provider(named name: String) -> (index: Int, spec: ProviderSpec)? {
         providers.first { $0.spec.name == name }

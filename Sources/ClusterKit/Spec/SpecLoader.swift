@@ -7,10 +7,28 @@ internal import Yams
 /// column and field path. Secrets are only references (`tokenEnv:`, `tokenFile:`); a literal
 /// secret is an error.
 public enum SpecLoader {
+    /// The largest spec read. Real specs are a few kilobytes; the limit leaves room for generous
+    /// inline patches while keeping a pasted blob from being parsed and echoed.
+    static let maxBytes = 4 * 1024 * 1024
+
     /// Loads and validates the spec at `path`. Image definitions are looked up in `images/` next
     /// to the spec's directory (`clusters/../images`); an image that cannot be found there is an
     /// error, since the installer image reference would be empty.
     public static func load(path: String) throws(SpecError) -> LoadedSpec {
+        // Looked at before reading: a device (/dev/zero) or a huge file would otherwise be read
+        // whole, or forever.
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) {
+            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+            let problem: String? =
+                attributes[.type] as? FileAttributeType != .typeRegular ? "is not a regular file"
+                : size > maxBytes ? "is \(size) bytes; a spec is at most \(maxBytes) bytes" : nil
+            if let problem {
+                throw SpecError(diagnostics: [
+                    SpecDiagnostic(severity: .error, file: path, line: 0, column: 0, path: "", message: "the spec file \(problem)", hint: "give the path of a cluster spec (.yaml)")
+                ])
+            }
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
             throw SpecError(diagnostics: [

@@ -19,6 +19,7 @@ struct SpecValidator {
         validateDrills()
         validateImage()
         validatePatchKinds()
+        validateHostileInput()
         validateTalosConfigs()
     }
 
@@ -91,7 +92,7 @@ struct SpecValidator {
             seenPools[pool.name] = index
             if !SpecValidator.isDNSLabel(pool.name) {
                 walker.error(at: path, "\"\(pool.name)\" cannot be a pool name", hint: "use lowercase letters, digits and '-' (it becomes part of node hostnames)")
-            } else if let cluster = draft.name {
+            } else if let cluster = draft.name, SpecValidator.isDNSLabel(cluster, maxLength: 40) {
                 let longest = NodeIdentity.nodeName(cluster: cluster, pool: pool.name, index: max(pool.count, 1))
                 if longest.count > 63 {
                     walker.error(at: path, "node names such as \(longest) exceed 63 characters", hint: "shorten the pool or cluster name")
@@ -170,7 +171,7 @@ struct SpecValidator {
     }
 
     func validateNodePatches(_ pool: PoolSpec, base: String) {
-        guard let cluster = draft.name else { return }
+        guard let cluster = draft.name, SpecValidator.isDNSLabel(cluster, maxLength: 40) else { return }
         let nodes = (0..<pool.count).map { NodeIdentity.nodeName(cluster: cluster, pool: pool.name, index: $0 + 1) }
         for name in pool.nodePatches.keys.sorted() where !nodes.contains(name) {
             walker.error(at: "\(base).nodePatches.\(name)", "node \"\(name)\" is not in pool \(pool.name)",

@@ -22,7 +22,7 @@ final class YAMLWalker {
         self.file = file
     }
 
-    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    var hasErrors: Bool { droppedErrors > 0 || diagnostics.contains { $0.severity == .error } }
 
     // MARK: - Diagnostics
 
@@ -43,12 +43,24 @@ final class YAMLWalker {
         report(.warning, mark: mark(for: path), path, message, hint: hint)
     }
 
+    /// Every diagnostic passes here: message, hint and field path (which holds the spec's own
+    /// keys) are made safe to print (``InputSanitizer``), and past ``maxDiagnostics`` the rest are
+    /// only counted, so a hostile file cannot flood the terminal.
     func report(_ severity: SpecDiagnostic.Severity, mark: Mark?, _ path: String, _ message: String, hint: String?) {
+        guard diagnostics.count < YAMLWalker.maxDiagnostics else {
+            if severity == .error { droppedErrors += 1 }
+            return
+        }
         diagnostics.append(
             SpecDiagnostic(
-                severity: severity, file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, path: path,
-                message: message, hint: hint))
+                severity: severity, file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, path: InputSanitizer.message(path),
+                message: InputSanitizer.message(message), hint: hint.map(InputSanitizer.message)))
     }
+
+    /// The most diagnostics kept for one file; a real spec has a handful.
+    static let maxDiagnostics = 100
+    /// Errors found past ``maxDiagnostics``, reported as one closing line.
+    private(set) var droppedErrors = 0
 
     func mark(for path: String) -> Mark? {
         var current = path
@@ -69,21 +81,38 @@ final class YAMLWalker {
 
     /// Diagnostics sorted by position, errors before warnings at the same place.
     var sortedDiagnostics: [SpecDiagnostic] {
-        diagnostics.enumerated().sorted { lhs, rhs in
+        let sorted = diagnostics.enumerated().sorted { lhs, rhs in
             let l = lhs.element
             let r = rhs.element
             if (l.line, l.column) != (r.line, r.column) { return (l.line, l.column) < (r.line, r.column) }
             return lhs.offset < rhs.offset
         }.map(\.element)
+        guard droppedErrors > 0 else { return sorted }
+        return sorted + [
+            SpecDiagnostic(
+                severity: .error, file: file, line: 0, column: 0, path: "",
+                message: "\(droppedErrors) more error\(droppedErrors == 1 ? "" : "s") not shown", hint: "fix the errors above and validate again")
+        ]
     }
 
     // MARK: - Documents
 
     /// Parses YAML text into its single document, turning libyaml errors into diagnostics.
+    /// Oversized text is refused unread, and the document is screened (``YAMLScreen``) before
+    /// anyone walks it.
     func parse(_ text: String) -> Node? {
+        guard text.utf8.count <= SpecLoader.maxBytes else {
+            report(.error, mark: nil, "", "the file is \(text.utf8.count) bytes; a spec is at most \(SpecLoader.maxBytes) bytes",
+                hint: "a cluster spec is a few kilobytes; move large patches to files under patches/")
+            return nil
+        }
         do {
             guard let root = try Yams.compose(yaml: text) else {
                 report(.error, mark: nil, "", "the file is empty", hint: "see clusters/home.yaml for a complete example")
+                return nil
+            }
+            if let problem = YAMLScreen.problem(in: root) {
+                report(.error, mark: problem.mark, problem.path, problem.message, hint: problem.hint)
                 return nil
             }
             return root
@@ -274,7 +303,7 @@ final class YAMLWalker {
     func duration(_ node: Node, _ path: String) -> Duration? {
         guard let text = string(node, path, example: "5m") else { return nil }
         guard let seconds = YAMLWalker.parseDuration(text), seconds > 0 else {
-            error(node, path, "\"\(text)\" is not a duration", hint: "use a number with a unit: 90s, 5m, 1h30m")
+            error(node, path, "\"\(text)\" is not a duration", hint: "use a number with a unit, at most a year: 90s, 5m, 1h30m")
             return nil
         }
         return .seconds(seconds)
@@ -290,13 +319,19 @@ final class YAMLWalker {
                 continue
             }
             guard let value = Int(number) else { return nil }
+            let factor: Int
             switch character {
-            case "s": total += value
-            case "m": total += value * 60
-            case "h": total += value * 3600
-            case "d": total += value * 86400
+            case "s": factor = 1
+            case "m": factor = 60
+            case "h": factor = 3600
+            case "d": factor = 86400
             default: return nil
             }
+            // A hostile `99999999999999999d` must not trap; nothing here needs more than a year.
+            let (part, overflow) = value.multipliedReportingOverflow(by: factor)
+            guard !overflow, part <= 366 * 86400 else { return nil }
+            total += part
+            guard total <= 366 * 86400 else { return nil }
             number = ""
             sawUnit = true
         }

@@ -19,6 +19,24 @@ enum ConfigPatcher {
     ]
 
     static func apply(_ patch: ConfigPatch, to documents: [YAMLTree], contract: ConfigContract, node: String) throws(ClusterError) -> [YAMLTree] {
+        let result = try applyUnguarded(patch, to: documents, contract: contract, node: node)
+        // The same guard `validate` runs on the spec's text, here on the result, so a spec built
+        // in code (or a patch the text check could not see through) cannot change what
+        // clusterctl owns either.
+        for field in PatchGuard.ownedFields where ownedValue(field, in: documents) != ownedValue(field, in: result) {
+            throw ClusterError(
+                .invalidSpec, "patch \(patch.origin) for node \(node): patches may not change \(field.what) (\(field.kind == "v1alpha1" ? "" : "\(field.kind) ")\(field.path.joined(separator: ".")))",
+                hint: field.hint)
+        }
+        return result
+    }
+
+    private static func ownedValue(_ field: PatchGuard.OwnedField, in documents: [YAMLTree]) -> YAMLTree? {
+        let document = field.kind == "v1alpha1" ? documents.first { $0["kind"] == nil } : documents.first { $0["kind"]?.stringValue == field.kind }
+        return document?.value(at: field.path)
+    }
+
+    private static func applyUnguarded(_ patch: ConfigPatch, to documents: [YAMLTree], contract: ConfigContract, node: String) throws(ClusterError) -> [YAMLTree] {
         func failure(_ message: String) -> ClusterError {
             ClusterError(.invalidSpec, "patch \(patch.origin) for node \(node): \(message)")
         }

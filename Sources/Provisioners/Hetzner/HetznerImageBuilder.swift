@@ -50,7 +50,9 @@ public struct HetznerImageBuilder: Sendable {
         [
             RemoteCommand(
                 "bash", "-o", "pipefail", "-c",
-                "curl -fsSL --retry 5 \(imageURL(request)) | xz -d | dd of=/dev/sda bs=4M conv=fsync status=none"),
+                // The URL goes into a script, so it is quoted there too: RemoteCommand quotes
+                // only the script as a whole, and the factory URL comes from configuration.
+                "curl -fsSL --retry 5 \(RemoteCommand.quote(imageURL(request))) | xz -d | dd of=/dev/sda bs=4M conv=fsync status=none"),
             RemoteCommand("sync"),
         ]
     }

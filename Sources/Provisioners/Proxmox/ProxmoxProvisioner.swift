@@ -37,7 +37,7 @@ public struct ProxmoxProvisioner: Provisioner {
     // MARK: Provisioner
 
     public func ensureImage(_ request: ImageRequest) async throws -> ProviderImage {
-        let config = try await call(.get, "/nodes/\(settings.node)/qemu/\(settings.templateVMID)/config")
+        let config = try await call(.get, "/nodes/\(Self.segment(settings.node))/qemu/\(settings.templateVMID)/config")
         guard let object = config as? [String: Any] else {
             throw ClusterError(
                 .notFound, "template VM \(settings.templateVMID) is not on Proxmox node \(settings.node)",
@@ -99,15 +99,15 @@ public struct ProxmoxProvisioner: Provisioner {
         if let cpus = request.size.cpus { config.append(("cores", String(cpus))) }
         if let memory = request.size.memoryMiB { config.append(("memory", String(memory))) }
         // POST config runs as a task (PUT is synchronous); either way the change is done on return.
-        let answer = try await call(.post, "/nodes/\(settings.node)/qemu/\(vmid)/config", form: config)
+        let answer = try await call(.post, "/nodes/\(Self.segment(settings.node))/qemu/\(vmid)/config", form: config)
         if answer is String { try await waitForTask(answer) }
         await ids.forgetClone(node: identity.node)
         if let disk = request.size.diskGiB {
             // resize answers a task id (Proxmox VE API, PUT /nodes/{node}/qemu/{vmid}/resize: "the task ID").
-            let resize = try await call(.put, "/nodes/\(settings.node)/qemu/\(vmid)/resize", form: [("disk", "scsi0"), ("size", "\(disk)G")])
+            let resize = try await call(.put, "/nodes/\(Self.segment(settings.node))/qemu/\(vmid)/resize", form: [("disk", "scsi0"), ("size", "\(disk)G")])
             if resize is String { try await waitForTask(resize) }
         }
-        try await waitForTask(try await call(.post, "/nodes/\(settings.node)/qemu/\(vmid)/status/start"))
+        try await waitForTask(try await call(.post, "/nodes/\(Self.segment(settings.node))/qemu/\(vmid)/status/start"))
         return ObservedMachine(
             providerID: String(vmid), provider: name, identity: identity, phase: .provisioning, size: request.size,
             location: settings.node, imageID: String(template))
@@ -137,7 +137,7 @@ public struct ProxmoxProvisioner: Provisioner {
             await ids.noteCloneSent(node: identity.node, vmid: vmid)
             let task: Any?
             do {
-                task = try await call(.post, "/nodes/\(settings.node)/qemu/\(template)/clone", form: [("newid", String(vmid))] + form)
+                task = try await call(.post, "/nodes/\(Self.segment(settings.node))/qemu/\(template)/clone", form: [("newid", String(vmid))] + form)
             } catch let error as ClusterError where Self.isTaken(error) {
                 // Taken between our check and the clone: by someone else (try the next id), or by
                 // this very clone, accepted but its answer lost and the POST sent again.
@@ -192,7 +192,7 @@ public struct ProxmoxProvisioner: Provisioner {
         while true {
             let config: [String: Any]
             do {
-                config = try await call(.get, "/nodes/\(settings.node)/qemu/\(vmid)/config") as? [String: Any] ?? [:]
+                config = try await call(.get, "/nodes/\(Self.segment(settings.node))/qemu/\(vmid)/config") as? [String: Any] ?? [:]
             } catch let error as ClusterError where error.code == .notFound {
                 return false
             }
@@ -238,15 +238,15 @@ public struct ProxmoxProvisioner: Provisioner {
         let node = machine.location ?? settings.node
         let status: Any?
         do {
-            status = try await call(.get, "/nodes/\(node)/qemu/\(vmid)/status/current")
+            status = try await call(.get, "/nodes/\(Self.segment(node))/qemu/\(vmid)/status/current")
         } catch let error as ClusterError where error.code == .notFound {
             return
         }
         if (status as? [String: Any])?["status"] as? String == "running" {
-            try await waitForTask(try await call(.post, "/nodes/\(node)/qemu/\(vmid)/status/stop"))
+            try await waitForTask(try await call(.post, "/nodes/\(Self.segment(node))/qemu/\(vmid)/status/stop"))
         }
         try await waitForTask(
-            try await call(.delete, "/nodes/\(node)/qemu/\(vmid)", query: [("purge", "1"), ("destroy-unreferenced-disks", "1")]))
+            try await call(.delete, "/nodes/\(Self.segment(node))/qemu/\(vmid)", query: [("purge", "1"), ("destroy-unreferenced-disks", "1")]))
     }
 
     // MARK: tasks
@@ -261,7 +261,7 @@ public struct ProxmoxProvisioner: Provisioner {
         let encoded = upid.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? upid
         let start = time.now
         while true {
-            let status = try await call(.get, "/nodes/\(node)/tasks/\(encoded)/status") as? [String: Any] ?? [:]
+            let status = try await call(.get, "/nodes/\(Self.segment(node))/tasks/\(encoded)/status") as? [String: Any] ?? [:]
             if status["status"] as? String == "stopped" {
                 let exit = status["exitstatus"] as? String ?? "unknown"
                 guard exit == "OK" else {
@@ -280,7 +280,7 @@ public struct ProxmoxProvisioner: Provisioner {
 
     private func addresses(vmid: Int, node: String) async -> [String] {
         guard
-            let answer = try? await call(.get, "/nodes/\(node)/qemu/\(vmid)/agent/network-get-interfaces"),
+            let answer = try? await call(.get, "/nodes/\(Self.segment(node))/qemu/\(vmid)/agent/network-get-interfaces"),
             let result = (answer as? [String: Any])?["result"] as? [[String: Any]]
         else { return [] }
         var v4: [String] = []
@@ -348,6 +348,12 @@ public struct ProxmoxProvisioner: Provisioner {
         // file already exists"); retrying the same request cannot help.
         if message.contains("does not exist") || message.contains("already exists") { error.transient = false }
         return error
+    }
+
+    /// One path segment of an API URL, percent-encoded so a node name (from the spec or from
+    /// the API) can never add segments, a query or a fragment to the request.
+    public static func segment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 
     static func formEncode(_ pairs: [(String, String)]) -> String {
