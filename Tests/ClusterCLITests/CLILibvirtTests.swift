@@ -32,6 +32,7 @@ struct CLILibvirtTests {
               version: v1.36.0
             endpoint:
               vip: 192.168.122.10
+              linkSelector: link.driver == "virtio_net"
             network:
               podCIDRs: [10.244.0.0/16]
               serviceCIDRs: [10.96.0.0/12]

@@ -40,6 +40,7 @@ struct Up: ParsableCommand {
                 let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
                 try secrets.requireBundle(cluster: spec.name, machines: observed.machines)
                 let plan = Planner.plan(spec: spec, observed: observed)
+                try secrets.prepare(for: plan, until: until, talosVersion: spec.talos.version)
                 verdict.record(observed, action: "its pools were left alone")
                 verdict.record(plan)
                 switch format {

@@ -86,6 +86,18 @@ public struct SecretsStore: Sendable {
                 + "or `talosctl gen secrets --from-controlplane-config <a control plane's config>`), then run the command again")
     }
 
+    /// Creates the bundle, when there is none, before a run creates the cluster's first machine.
+    ///
+    /// A cluster's identity is born with its first machine, not with its first rendered config: a
+    /// provider whose machines boot into maintenance mode (Proxmox, libvirt) gets configs only in
+    /// a later stage, and without a bundle by then ``requireBundle(cluster:machines:)`` would
+    /// refuse every later run of a cluster that `up --until machines` started.
+    public func prepare(for plan: Plan, until stage: Stage?, talosVersion: SemanticVersion) throws(ClusterError) {
+        let createsMachines = plan.creates + plan.replaces > 0 && (stage.map { $0 >= .machines } ?? true)
+        guard createsMachines, !exists else { return }
+        _ = try loadOrCreate(talosVersion: talosVersion)
+    }
+
     /// Returns the stored bundle, or generates, stores and returns a new one when none exists.
     /// When another process creates the bundle at the same moment, its bundle is returned.
     public func loadOrCreate(talosVersion: SemanticVersion, now: Date = Date()) throws(ClusterError) -> SecretsBundle {

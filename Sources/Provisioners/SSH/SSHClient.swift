@@ -39,6 +39,12 @@ public final class SSHClient: RemoteShell, @unchecked Sendable {
         try await onQueue { try self.connected().hostKeyFingerprint }
     }
 
+    /// How many socket waits of the current connection ran out their one-second slice with
+    /// nothing to do: a diagnostic for stalls (a healthy short command adds none).
+    public func idleSocketWaits() async throws -> Int {
+        try await onQueue { self.connection?.session.idleWaits ?? 0 }
+    }
+
     /// Runs a command; a non-zero exit status is returned, not thrown.
     public func run(_ command: RemoteCommand, stdin: [UInt8]?) async throws -> RemoteCommandResult {
         try await run(command, stdin: stdin, timeout: configuration.operationTimeout)

@@ -21,6 +21,9 @@ final class SSHSessionHandle {
     /// `user@host:port`, for messages.
     let label: String
     var keepaliveEnabled = false
+    /// Socket waits that ran out their slice with nothing to read or write. Each costs up to a
+    /// second, so a call that has its answer should never add one.
+    private(set) var idleWaits = 0
 
     init(socket: Int32, label: String) throws {
         self.socket = socket
@@ -133,6 +136,7 @@ final class SSHSessionHandle {
         }
         var descriptor = pollfd(fd: socket, events: events, revents: 0)
         let ready = poll(&descriptor, 1, Int32(sliceMilliseconds))
+        if ready == 0 { idleWaits += 1 }
         if ready < 0 && errno != EINTR {
             throw SSHError(.disconnected, "\(what) on \(label) failed: poll: \(String(cString: strerror(errno)))")
         }
