@@ -166,10 +166,12 @@ struct HostileSpecTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    /// The JSON patch adds the whole `machine.sysctls` map: RFC 6902 §4.1 wants an `add`'s
+    /// parent to exist, and the rendered config has no sysctls, so Talos refuses a deeper path.
     @Test("legitimate patches pass on both contracts", arguments: ["v1.13.9", "v1.14.0"])
     func goodPatches(_ version: String) throws {
         let patch = version == "v1.13.9"
-            ? "    patches:\n      - machine: {kubelet: {extraArgs: {max-pods: \"250\"}}, nodeLabels: {a: b}, install: {disk: /dev/vda}}\n      - op: add\n        path: /machine/sysctls/vm.max_map_count\n        value: \"262144\""
+            ? "    patches:\n      - machine: {kubelet: {extraArgs: {max-pods: \"250\"}}, nodeLabels: {a: b}, install: {disk: /dev/vda}}\n      - op: add\n        path: /machine/sysctls\n        value: {vm.max_map_count: \"262144\"}"
             : "    patches:\n      - apiVersion: v1alpha1\n        kind: KubeletConfig\n        extraArgs: {max-pods: \"250\"}\n      - machine: {certSANs: [api.example.net]}"
         let text = SpecFixtures.base(replacing: [3: "  version: \(version)", 38: "    size: {cpus: 8, memory: 32GiB}\n" + patch])
         let result = try Self.validate("good", text)

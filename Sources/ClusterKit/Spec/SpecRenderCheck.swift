@@ -78,8 +78,14 @@ struct SpecRenderCheck {
 
     /// Whether the validator already reported an error at `path` or a field containing it (a
     /// JSON patch on Talos 1.14, say), so the render check does not say it twice.
+    /// An error at the path, around it, or inside it (a field of the patch the input checks
+    /// refused already) says it first and better: rendering would only repeat it.
     func alreadyReported(at path: String) -> Bool {
-        walker.diagnostics.contains { $0.severity == .error && !$0.path.isEmpty && (path == $0.path || path.hasPrefix($0.path + "[") || path.hasPrefix($0.path + ".")) }
+        walker.diagnostics.contains { diagnostic in
+            guard diagnostic.severity == .error, !diagnostic.path.isEmpty else { return false }
+            let other = diagnostic.path
+            return path == other || path.hasPrefix(other + "[") || path.hasPrefix(other + ".") || other.hasPrefix(path + "[") || other.hasPrefix(path + ".")
+        }
     }
 
     /// The patches a node gets, in order, each with its field path in the spec.
