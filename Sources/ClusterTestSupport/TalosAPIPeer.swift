@@ -224,14 +224,20 @@ public final class TalosAPIPeer: Sendable {
     }
 
     /// apid restarts when a node leaves maintenance or goes down: its open connections end.
-    func closeConnections(of address: String, after delay: TimeAmount = .zero) {
+    /// `graceful` lets calls in flight finish first (HTTP/2 GOAWAY, as a stopping gRPC server
+    /// sends), so the reply that caused the restart still arrives.
+    func closeConnections(of address: String, graceful: Bool = false) {
         let channels = callers.withLock { callers in
             let matching = callers.filter { $0.value.node == address }
             for key in matching.keys { callers[key] = nil }
             return matching.values.map(\.channel)
         }
         for channel in channels {
-            channel.eventLoop.scheduleTask(in: delay) { channel.close(promise: nil) }
+            if graceful {
+                channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+            } else {
+                channel.close(promise: nil)
+            }
         }
     }
 }

@@ -87,7 +87,7 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
         }
         if leftMaintenance || result.mode == .reboot {
             // apid restarts (with mutual TLS, or after the reboot): connections end once the reply is out.
-            peer.closeConnections(of: route.target, after: .milliseconds(50))
+            peer.closeConnections(of: route.target, graceful: true)
         }
         var reply = Machine_ApplyConfiguration()
         reply.mode = Machine_ApplyConfigurationRequest.Mode(rawValue: result.mode.rawValue) ?? .noReboot
@@ -179,7 +179,7 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
     func reboot(request: ServerRequest<Machine_RebootRequest>, context: ServerContext) async throws -> ServerResponse<Machine_RebootResponse> {
         let route = try route("Reboot", request.metadata, context)
         try world { world throws(RPCError) in try world.reboot(route.target, now: .now) }
-        peer.closeConnections(of: route.target, after: .milliseconds(50))
+        peer.closeConnections(of: route.target, graceful: true)
         return ServerResponse(message: .with { $0.messages = [.with { $0.actorID = UUID().uuidString.lowercased() }] })
     }
 
@@ -191,7 +191,7 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
                 route.target, graceful: message.graceful, reboot: message.reboot,
                 partitions: message.systemPartitionsToWipe.filter(\.wipe).map(\.label), now: .now)
         }
-        peer.closeConnections(of: route.target, after: .milliseconds(50))
+        peer.closeConnections(of: route.target, graceful: true)
         return ServerResponse(message: .with { $0.messages = [.with { $0.actorID = UUID().uuidString.lowercased() }] })
     }
 

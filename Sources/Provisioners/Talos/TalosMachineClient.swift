@@ -73,10 +73,20 @@ public final class TalosMachineClient: TalosAPI {
         } catch let error as ProvisionerError where TalosRPCError.isHandshakeFailure(error) {
             // Mutual TLS failed: either the node is in maintenance mode (its per-boot CA is not
             // ours) or it belongs to someone else. Only an insecure Version can tell.
-            guard let version = try? await self.version(of: machine, insecure: true) else { throw error }
+            let version: TalosVersionInfo
+            do {
+                version = try await self.version(of: machine, insecure: true)
+            } catch let probe as ProvisionerError where probe.isTransient {
+                return TalosNodeStatus(stage: .unreachable)
+            } catch {
+                throw error
+            }
             guard !version.hasConfig else {
+                // Transient: right after the first apply the maintenance apid may still answer
+                // for a moment before it restarts with mutual TLS.
                 throw ProvisionerError(.refused, "\(machine.identity.node) runs a configured Talos that does not accept this cluster's client certificate",
-                    resource: machine.identity.node, hint: "the node belongs to another cluster, or the secrets changed; reset the node or restore the secrets")
+                    resource: machine.identity.node, hint: "the node belongs to another cluster, or the secrets changed; reset the node or restore the secrets",
+                    isTransient: true)
             }
             return TalosNodeStatus(stage: .maintenance, talosVersion: version.tag)
         } catch let error as ProvisionerError where error.isTransient {
