@@ -11,20 +11,17 @@ import Provisioners
 /// - polling: 20 status + services rounds per node on kept connections, the client's own overhead.
 enum TalosWireBenchmark {
     static func run() async throws -> String {
-        let fixture = try await TalosPeerFixture.start(
-            controlPlanes: 3, workers: 27, maintenance: true, timings: .init(joinDelay: .milliseconds(20), learnerPromotion: .milliseconds(50)))
-        let nodes = fixture.controlPlanes + fixture.workers
-        var report = ["Talos machine API over the wire (30 nodes on the loopback peer, Ed25519 mutual TLS)"]
-        report.append(row("scenario", "calls", "calls/node", "wall", "mean call"))
-        do {
-            report.append(try await bringUp(fixture, nodes))
-            report.append(try await polling(fixture, nodes))
-        } catch {
-            await fixture.shutdown()
-            throw error
+        try await TalosPeerFixture.with(
+            controlPlanes: 3, workers: 27, maintenance: true, timings: .init(joinDelay: .milliseconds(20), learnerPromotion: .milliseconds(50))
+        ) { fixture in
+            let nodes = fixture.controlPlanes + fixture.workers
+            return [
+                "Talos machine API over the wire (30 nodes on the loopback peer, Ed25519 mutual TLS)",
+                row("scenario", "calls", "calls/node", "wall", "mean call"),
+                try await bringUp(fixture, nodes),
+                try await polling(fixture, nodes),
+            ].joined(separator: "\n")
         }
-        await fixture.shutdown()
-        return report.joined(separator: "\n")
     }
 
     /// Counts calls and the time spent inside them.

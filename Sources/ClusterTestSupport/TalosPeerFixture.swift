@@ -40,6 +40,22 @@ public struct TalosPeerFixture: Sendable {
         return TalosPeerFixture(cluster: cluster, secrets: secrets, peer: peer, client: client, controlPlanes: cps, workers: ws)
     }
 
+    /// Runs `body` against a fresh fixture and shuts it down afterwards, also when `body` throws.
+    public static func with<Result: Sendable>(
+        controlPlanes: Int = 3, workers: Int = 1, maintenance: Bool = false, timings: TalosAPIPeer.Timings = TalosAPIPeer.Timings(),
+        _ body: (TalosPeerFixture) async throws -> Result
+    ) async throws -> Result {
+        let fixture = try await start(controlPlanes: controlPlanes, workers: workers, maintenance: maintenance, timings: timings)
+        do {
+            let result = try await body(fixture)
+            await fixture.shutdown()
+            return result
+        } catch {
+            await fixture.shutdown()
+            throw error
+        }
+    }
+
     /// A client with other credentials or an endpoint; the caller shuts it down.
     public func client(credentials: TalosCredentials? = nil, endpoint: String? = nil) throws -> TalosMachineClient {
         try TalosMachineClient(configuration: .init(

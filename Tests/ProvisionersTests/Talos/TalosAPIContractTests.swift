@@ -63,18 +63,13 @@ extension TalosBackend {
     func run(_ body: @escaping @Sendable (TalosContractCluster) async throws -> Void) async throws {
         switch self {
         case .wire:
-            let fixture = try await TalosPeerFixture.start(
-                maintenance: true, timings: .init(joinDelay: .milliseconds(50), learnerPromotion: .milliseconds(150), reboot: .milliseconds(200)))
-            let cluster = TalosContractCluster(
-                api: fixture.client, controlPlanes: fixture.controlPlanes, worker: fixture.workers[0], config: { fixture.config(for: $0) },
-                sleep: { try await Task.sleep(for: .milliseconds(25)) })
-            do {
-                try await body(cluster)
-            } catch {
-                await fixture.shutdown()
-                throw error
+            try await TalosPeerFixture.with(
+                maintenance: true, timings: .init(joinDelay: .milliseconds(50), learnerPromotion: .milliseconds(150), reboot: .milliseconds(200))
+            ) { fixture in
+                try await body(TalosContractCluster(
+                    api: fixture.client, controlPlanes: fixture.controlPlanes, worker: fixture.workers[0], config: { fixture.config(for: $0) },
+                    sleep: { try await Task.sleep(for: .milliseconds(25)) }))
             }
-            await fixture.shutdown()
         case .simulator:
             let secrets = try #require(TalosPeerFixture.sharedSecrets)
             let world = SimulatedWorld(state: SimulatorState(seed: 11))

@@ -12,14 +12,7 @@ struct TalosMachineClientTests {
         controlPlanes: Int = 3, workers: Int = 1, maintenance: Bool = false, timings: TalosAPIPeer.Timings = TalosAPIPeer.Timings(),
         _ body: (TalosPeerFixture) async throws -> Void
     ) async throws {
-        let fixture = try await TalosPeerFixture.start(controlPlanes: controlPlanes, workers: workers, maintenance: maintenance, timings: timings)
-        do {
-            try await body(fixture)
-        } catch {
-            await fixture.shutdown()
-            throw error
-        }
-        await fixture.shutdown()
+        try await TalosPeerFixture.with(controlPlanes: controlPlanes, workers: workers, maintenance: maintenance, timings: timings, body)
     }
 
     private func expectRefused(_ error: any Error, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
