@@ -173,6 +173,9 @@ public final class TalosAPIPeer: Sendable {
             return world.nodes[address]
         }
         guard let state, state.up, let port = channel.remoteAddress?.port else {
+            // A node that is down (off, rebooting) refuses connections: end this one at once
+            // rather than leave the client waiting for a handshake.
+            channel.close(mode: .all, promise: nil)
             throw TestSupportError("\(address) is down")
         }
         if state.maintenance {

@@ -9,13 +9,10 @@ extension TalosPKI {
     /// Roles are `os:admin`, `os:operator`, `os:reader`, `os:etcd:backup` (Talos `pkg/machinery/role`).
     public static func osClientCertificate(roles: [String], secrets: SecretsBundle, now: Date) throws(ClusterError) -> PEMCertificateAndKey {
         var random = SystemRandomNumberGenerator()
-        // Whole seconds, as certificates store them: a NotBefore rounded up past `now` would make
-        // the certificate not yet valid for the first call.
-        let notBefore = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         do {
             let subject = DistinguishedName(roles.map { RelativeDistinguishedName(.init(type: .RDNAttributeType.organizationName, utf8String: $0)) })
             return try clientCertificate(
-                subject: subject, keyAlgorithm: .ed25519, signedBy: secrets.osCA, notBefore: notBefore,
+                subject: subject, keyAlgorithm: .ed25519, signedBy: secrets.osCA, notBefore: now,
                 validity: clientCertificateValidity, using: &random)
         } catch {
             throw ClusterError(.secrets, "signing a Talos API client certificate failed", cause: error)

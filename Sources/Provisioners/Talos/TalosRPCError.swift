@@ -69,6 +69,10 @@ enum TalosRPCError {
 
     /// The TLS error inside a connection failure, if that is what it was.
     static func tlsFailure(_ error: any Error) -> String? {
+        // The peer hanging up mid-handshake (a node going down or rebooting) is a transport
+        // problem worth retrying, not a refusal of our certificates.
+        let whole = String(describing: error)
+        if whole.contains("EOF during handshake") || whole.contains("uncleanShutdown") { return nil }
         var current: (any Error)? = error
         var depth = 0
         while let error = current, depth < 8 {

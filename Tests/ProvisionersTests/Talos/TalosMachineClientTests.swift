@@ -232,6 +232,31 @@ struct TalosMachineClientTests {
         }
     }
 
+    /// Polls the node's status until it is `stage`, for up to five seconds.
+    private func waitFor(_ stage: TalosStage, _ machine: ObservedMachine, _ fixture: TalosPeerFixture) async throws -> Bool {
+        for _ in 0..<100 {
+            if try await fixture.client.status(of: machine).stage == stage { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test("reboot and reset answer at once; a graceful reset leaves etcd and the wiped node boots into maintenance")
+    func rebootAndReset() async throws {
+        try await withFixture(timings: .init(joinDelay: .milliseconds(50), learnerPromotion: .milliseconds(100), reboot: .milliseconds(300))) { fixture in
+            _ = try await formCluster(fixture)
+            let cp2 = fixture.controlPlanes[1], cp3 = fixture.controlPlanes[2]
+            try await fixture.client.reboot(cp2, mode: .default)
+            #expect(try await fixture.client.status(of: cp2).stage == .unreachable)
+            #expect(try await waitFor(.running, cp2, fixture))
+            #expect(try await fixture.client.etcdMembers(via: cp2).count == 3, "a reboot keeps the member")
+            try await fixture.client.reset(cp3, options: TalosResetOptions(graceful: true, reboot: true))
+            #expect(try await fixture.client.etcdMembers(via: fixture.controlPlanes[0]).map(\.hostname).sorted() == ["cp-1", "cp-2"])
+            #expect(try await waitFor(.maintenance, cp3, fixture))
+            #expect(try await fixture.client.version(of: cp3, insecure: true).hasConfig == false)
+        }
+    }
+
     @Test("calls reach a node through an endpoint with node metadata; a worker endpoint cannot forward")
     func endpointRouting() async throws {
         try await withFixture(timings: .init(joinDelay: .milliseconds(50), learnerPromotion: .milliseconds(100))) { fixture in
@@ -292,3 +317,4 @@ struct TalosMachineClientTests {
         }
     }
 }
+
