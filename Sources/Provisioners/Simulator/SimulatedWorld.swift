@@ -8,7 +8,9 @@ import Synchronization
 /// The rules follow the real systems: a machine boots for a while before it answers; a Talos node
 /// without config waits in maintenance mode and takes its config over the insecure API only there;
 /// installing and rebooting takes time; etcd is bootstrapped once, further control planes join it
-/// and a second bootstrap is refused; the Kubernetes API answers only while etcd has quorum; a
+/// as learners and are promoted; a second bootstrap is refused where etcd holds data, and splits
+/// etcd on a control plane that has not joined yet, as Talos does; the Kubernetes API answers only
+/// while etcd's voting members have quorum; a
 /// kubelet turns Ready only once the API answers. Processes last their typical time, varied by a
 /// jitter that depends only on the seed and the node, so a run is the same every time.
 ///
