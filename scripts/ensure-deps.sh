@@ -25,7 +25,7 @@ clusterctl_apt_install() {
 
 # The system libraries the package links (Package.swift's system-library targets), and pkg-config
 # which finds them.
-clusterctl_apt_install pkg-config libcurl4-openssl-dev libssh2-1-dev
+clusterctl_apt_install pkg-config libcurl4-openssl-dev libssh2-1-dev zlib1g-dev
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "swift is not on PATH: install the Swift toolchain (https://www.swift.org/install/linux/) first" >&2

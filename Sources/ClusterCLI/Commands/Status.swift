@@ -90,7 +90,7 @@ struct StatusDocument: Encodable {
                 location: machine.location, machine: machine.phase.rawValue, talos: talos?.stage.rawValue ?? "unknown", kubernetes: kubernetes,
                 talosVersion: talos?.talosVersion, address: machine.addresses.first)
         }
-        etcdMembers = observed.etcdMembers.map(\.name)
+        etcdMembers = observed.etcdMembers.map(\.hostname)
         apiServer = observed.kubernetesNodes == nil ? (observed.etcdBootstrapped ? "down" : "not bootstrapped") : "up"
         if let gitops = spec.gitops {
             if let status = observed.gitops {

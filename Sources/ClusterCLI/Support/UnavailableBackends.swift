@@ -8,10 +8,20 @@ struct UnavailableClusterAPI: TalosAPI, KubernetesAPI, GitOpsInstaller {
         hint: "run `clusterctl up <cluster> --until machines`, then `clusterctl gen config` and talosctl; or use --simulate")
 
     func status(of machine: ObservedMachine) async throws -> TalosNodeStatus { throw Self.reason }
-    func applyConfiguration(_ config: MachineConfigPayload, to machine: ObservedMachine, insecure: Bool) async throws { throw Self.reason }
-    func bootstrap(_ machine: ObservedMachine) async throws { throw Self.reason }
+    func applyConfiguration(
+        _ config: MachineConfigPayload, to machine: ObservedMachine, mode: TalosApplyMode, dryRun: Bool, insecure: Bool
+    ) async throws -> TalosApplyResult { throw Self.reason }
+    func bootstrap(_ machine: ObservedMachine, recoverFromSnapshot: Bool) async throws -> TalosBootstrapOutcome { throw Self.reason }
     func etcdMembers(via machine: ObservedMachine) async throws -> [EtcdMember] { throw Self.reason }
     func removeEtcdMember(named name: String, via machine: ObservedMachine) async throws { throw Self.reason }
+    func leaveEtcd(_ machine: ObservedMachine) async throws { throw Self.reason }
+    func etcdSnapshot(via machine: ObservedMachine, to path: String) async throws -> EtcdSnapshotInfo { throw Self.reason }
+    func etcdRecover(_ machine: ObservedMachine, from path: String) async throws { throw Self.reason }
+    func kubeconfig(via machine: ObservedMachine) async throws -> String { throw Self.reason }
+    func version(of machine: ObservedMachine, insecure: Bool) async throws -> TalosVersionInfo { throw Self.reason }
+    func services(of machine: ObservedMachine) async throws -> [TalosServiceStatus] { throw Self.reason }
+    func reboot(_ machine: ObservedMachine, mode: TalosRebootMode) async throws { throw Self.reason }
+    func reset(_ machine: ObservedMachine, options: TalosResetOptions) async throws { throw Self.reason }
     func isAPIServerUp() async throws -> Bool { throw Self.reason }
     func nodes() async throws -> [KubernetesNodeStatus] { throw Self.reason }
     func systemPods() async throws -> [KubernetesPod] { throw Self.reason }

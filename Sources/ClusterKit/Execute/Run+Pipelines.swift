@@ -153,11 +153,9 @@ extension Run {
         let members = try await retrying(.bootstrap, name, "etcd members") { try await backend.talos.etcdMembers(via: machine) }
         if members.isEmpty {
             emit(.bootstrap, name, .started, "bootstrapping etcd")
-            do {
-                try await retrying(.bootstrap, name, "bootstrap") { try await backend.talos.bootstrap(machine) }
-            } catch let error as any RetryClassifying where !error.isTransient && oneLine(error).contains("AlreadyExists") {
-                // Someone bootstrapped it between our check and our call; that is the outcome we want.
-            }
+            // `.alreadyBootstrapped` (Talos' AlreadyExists): someone bootstrapped it between our
+            // check and our call; that is the outcome we want.
+            _ = try await retrying(.bootstrap, name, "bootstrap") { try await backend.talos.bootstrap(machine) }
         }
         await coordinator.bootstrapSucceeded()
         emit(.bootstrap, name, .succeeded, members.isEmpty ? "etcd bootstrapped" : "etcd was already bootstrapped")
@@ -242,8 +240,10 @@ extension Run {
             let notReady = wanted.subtracting(ready).sorted()
             if !notReady.isEmpty { problems.append("not Ready: " + notReady.joined(separator: ", ")) }
             let machines = try await ObservedCluster.observe(spec: spec, backend: backend)
-            if machines.etcdMembers.count != controlPlanes {
-                problems.append("etcd has \(machines.etcdMembers.count) members, the spec has \(controlPlanes) control planes")
+            // Learners do not count: they are promoted once caught up.
+            let voters = machines.etcdMembers.filter { !$0.isLearner }.count
+            if voters != controlPlanes {
+                problems.append("etcd has \(voters) voting members, the spec has \(controlPlanes) control planes")
             }
             if let gitops = spec.gitops {
                 let status = try await backend.gitops.status()

@@ -76,6 +76,13 @@ public enum TalosPKI {
         }
     }
 
+    /// `date` without its fraction of a second. swift-certificates rounds certificate times to the
+    /// nearest second, so a NotBefore of `now` could land up to half a second in the future and the
+    /// certificate would not be valid yet for its first use (Go's x509 truncates instead).
+    static func wholeSeconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
+
     static func randomSerial<R: RandomNumberGenerator>(using random: inout R) -> Certificate.SerialNumber {
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
         bytes[0] &= 0x7F
@@ -98,8 +105,8 @@ public enum TalosPKI {
             version: .v3,
             serialNumber: randomSerial(using: &random),
             publicKey: key.publicKey,
-            notValidBefore: notBefore,
-            notValidAfter: notBefore.addingTimeInterval(caValidity),
+            notValidBefore: wholeSeconds(notBefore),
+            notValidAfter: wholeSeconds(notBefore).addingTimeInterval(caValidity),
             issuer: subject,
             subject: subject,
             extensions: extensions,
@@ -128,8 +135,8 @@ public enum TalosPKI {
             version: .v3,
             serialNumber: randomSerial(using: &random),
             publicKey: key.publicKey,
-            notValidBefore: notBefore,
-            notValidAfter: notBefore.addingTimeInterval(validity),
+            notValidBefore: wholeSeconds(notBefore),
+            notValidAfter: wholeSeconds(notBefore).addingTimeInterval(validity),
             issuer: caCertificate.subject,
             subject: subject,
             extensions: extensions,

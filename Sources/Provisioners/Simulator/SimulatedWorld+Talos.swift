@@ -1,4 +1,5 @@
 public import ClusterKit
+import Foundation
 
 /// Talos machine API, Kubernetes API and Flux operations on simulated nodes.
 extension SimulatedWorld {
@@ -26,77 +27,268 @@ extension SimulatedWorld {
         }
     }
 
-    func applyConfiguration(_ config: MachineConfigPayload, to machine: ObservedMachine, insecure: Bool) async throws {
+    func applyConfiguration(
+        _ config: MachineConfigPayload, to machine: ObservedMachine, mode: TalosApplyMode, dryRun: Bool, insecure: Bool
+    ) async throws -> TalosApplyResult {
         let summary = try MachineConfigSummary(parsing: config)
         let digest = Self.digest(config)
-        try await perform(.apply, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+        return try await perform(.apply, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
             var record = try self.record(state, machine)
+            let result: TalosApplyResult
             switch Self.talosStage(record, now: now) {
             case .unreachable:
                 throw self.unreachable(machine)
             case .maintenance:
-                guard insecure else {
-                    throw ProvisionerError(.refused, "node is in maintenance mode and has no client certificates yet; apply with the insecure maintenance API", resource: machine.identity.node)
-                }
+                guard insecure else { throw self.handshakeRefused(machine, maintenance: true) }
+                // Maintenance mode turns REBOOT and AUTO into NO_REBOOT; STAGED only persists
+                // (API-FACTS.md section 2).
+                if mode == .staged { return TalosApplyResult(mode: .staged, details: "Staged configuration to be applied after a reboot") }
+                result = TalosApplyResult(mode: .noReboot, details: "Applied configuration without a reboot")
+                guard !dryRun else { return result }
                 record.config = summary
                 record.configDigest = digest
                 record.configAppliedAt = now
                 record.talosRunningAt = now + self.duration(self.timings.installAndReboot, seed: state.seed, node: machine.identity.node, process: "install")
             case .installing, .running:
-                guard !insecure else {
-                    throw ProvisionerError(.refused, "node is already configured; the maintenance API is closed", resource: machine.identity.node, hint: "apply with the cluster's talosconfig credentials")
-                }
+                guard !insecure else { throw self.handshakeRefused(machine, maintenance: false) }
                 guard record.config?.clusterID == summary.clusterID, record.config?.role == summary.role else {
                     throw ProvisionerError(.refused, "the new config belongs to another cluster or role; reset the node first", resource: machine.identity.node)
                 }
+                result = TalosApplyResult(mode: mode == .auto ? .noReboot : mode, details: mode == .staged ? "Staged configuration to be applied after a reboot" : "Applied configuration without a reboot")
+                guard !dryRun, mode != .staged else { return result }
                 record.configDigest = digest
             }
             self.store(record, in: &state)
+            return result
         }
     }
 
-    func bootstrap(_ machine: ObservedMachine) async throws {
-        try await perform(.bootstrap, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
-            let record = try self.record(state, machine)
-            let cluster = record.identity.cluster
-            guard Self.talosStage(record, now: now) == .running else { throw self.unreachable(machine) }
-            guard record.config?.role == .controlPlane, let clusterID = record.config?.clusterID else {
-                throw ProvisionerError(.refused, "bootstrap is only possible on a configured control-plane node", resource: machine.identity.node)
-            }
-            if state.clusters[cluster]?.bootstrappedAt != nil {
-                // What Talos answers when etcd already has data: bootstrapping again would split the cluster.
-                throw ProvisionerError(.conflict, "etcd is already bootstrapped (AlreadyExists)", resource: machine.identity.node)
-            }
-            var record2 = state.clusters[cluster, default: .init()]
-            record2.bootstrapMachine = record.providerID
-            record2.bootstrappedAt = now
-            record2.clusterID = clusterID
-            record2.bootstrapCalls += 1
-            state.clusters[cluster] = record2
+    /// What a TLS handshake with the wrong trust gives: a maintenance node's per-boot CA is not the
+    /// cluster's, and a configured node requires a client certificate.
+    private func handshakeRefused(_ machine: ObservedMachine, maintenance: Bool) -> ProvisionerError {
+        ProvisionerError(
+            .refused, maintenance
+                ? "the TLS handshake failed: the node is in maintenance mode; its certificate is not signed by the cluster's OS CA"
+                : "the TLS handshake failed: the node is configured and requires a client certificate; the maintenance API is closed",
+            resource: machine.identity.node,
+            hint: maintenance ? "apply the first config with the insecure maintenance API" : "use the cluster's talosconfig credentials")
+    }
+
+    /// A running node's record, or the error its API gives.
+    private func running(_ state: SimulatorState, _ machine: ObservedMachine, now: Double) throws -> SimulatedMachine {
+        let record = try self.record(state, machine)
+        guard Self.talosStage(record, now: now) == .running else { throw self.unreachable(machine) }
+        return record
+    }
+
+    private func controlPlane(_ state: SimulatorState, _ machine: ObservedMachine, now: Double, _ api: String) throws -> SimulatedMachine {
+        let record = try running(state, machine, now: now)
+        guard record.config?.role == .controlPlane else {
+            throw ProvisionerError(.refused, "\(api) is only available on control plane nodes", resource: machine.identity.node)
         }
+        return record
+    }
+
+    /// Whether the node's `/var/lib/etcd` holds data: it was bootstrapped, or it has joined.
+    private func hasEtcdData(_ state: SimulatorState, _ record: SimulatedMachine, now: Double) -> Bool {
+        let cluster = state.clusters[record.identity.cluster]
+        if cluster?.strayEtcd.contains(record.providerID) == true || cluster?.bootstrapMachine == record.providerID { return true }
+        return etcdMembers(state, cluster: record.identity.cluster, now: now).contains { $0.providerID == record.providerID }
+            || cluster?.removedMembers.contains(record.providerID) == true
+    }
+
+    func bootstrap(_ machine: ObservedMachine, recoverFromSnapshot: Bool) async throws -> TalosBootstrapOutcome {
+        try await perform(.bootstrap, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            let record = try self.controlPlane(state, machine, now: now, "bootstrap")
+            let cluster = record.identity.cluster
+            guard let clusterID = record.config?.clusterID else { throw self.unreachable(machine) }
+            // Talos refuses only where etcd already holds data (AlreadyExists).
+            if self.hasEtcdData(state, record, now: now) { return .alreadyBootstrapped }
+            var entry = state.clusters[cluster, default: .init()]
+            if recoverFromSnapshot {
+                // A missing or corrupt snapshot only shows as the etcd service failing.
+                guard entry.recoverySnapshots.removeValue(forKey: record.providerID) == true else {
+                    state.clusters[cluster] = entry
+                    return .bootstrapped
+                }
+            }
+            entry.bootstrapCalls += 1
+            if entry.bootstrappedAt != nil {
+                // Not joined yet, so nothing stopped it: a second, separate etcd cluster.
+                entry.strayEtcd.insert(record.providerID)
+            } else {
+                entry.bootstrapMachine = record.providerID
+                entry.bootstrappedAt = now
+                entry.clusterID = clusterID
+            }
+            state.clusters[cluster] = entry
+            return .bootstrapped
+        }
+    }
+
+    /// etcd's member ID for a machine: stable, like the ID etcd derives from the member's peer URLs.
+    static func memberID(_ machine: SimulatedMachine) -> UInt64 {
+        UInt64(StableHash.unitInterval("etcd-member/\(machine.providerID)") * Double(UInt64.max >> 1)) | 1
     }
 
     func etcdMembers(via machine: ObservedMachine) async throws -> [EtcdMember] {
         try await perform(.etcd, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
-            let record = try self.record(state, machine)
-            guard Self.talosStage(record, now: now) == .running else { throw self.unreachable(machine) }
-            let members = self.etcdMembers(state, cluster: record.identity.cluster, now: now)
-            guard members.isEmpty || self.hasQuorum(state, cluster: record.identity.cluster, now: now) else {
-                throw ProvisionerError(.unavailable, "etcd has lost quorum", resource: machine.identity.node, isTransient: true)
+            let record = try self.controlPlane(state, machine, now: now, "etcd member list")
+            if state.clusters[record.identity.cluster]?.strayEtcd.contains(record.providerID) == true {
+                return [EtcdMember(id: Self.memberID(record), hostname: record.identity.node, peerURLs: ["https://\(record.address):2380"], clientURLs: ["https://\(record.address):2379"])]
             }
-            return members.map { EtcdMember(name: $0.identity.node) }
+            let members = self.etcdMembership(state, cluster: record.identity.cluster, now: now)
+            guard members.isEmpty || self.hasQuorum(state, cluster: record.identity.cluster, now: now) else {
+                throw ProvisionerError(.unavailable, "etcdserver: no leader", resource: machine.identity.node, isTransient: true)
+            }
+            return members.map { entry in
+                EtcdMember(
+                    id: Self.memberID(entry.machine), hostname: entry.machine.identity.node, peerURLs: ["https://\(entry.machine.address):2380"],
+                    clientURLs: ["https://\(entry.machine.address):2379"], isLearner: entry.isLearner)
+            }
         }
+    }
+
+    /// etcd's `mayRemoveMember` (strict reconfig check), then the removal.
+    private func removeMember(_ name: String, _ cluster: String, servedBy server: SimulatedMachine, state: inout SimulatorState, now: Double) throws {
+        let membership = etcdMembership(state, cluster: cluster, now: now)
+        guard hasQuorum(state, cluster: cluster, now: now) else {
+            throw ProvisionerError(.unavailable, "etcdserver: no leader", resource: name, isTransient: true)
+        }
+        guard let member = membership.first(where: { $0.machine.identity.node == name }) else {
+            throw ProvisionerError(.notFound, "etcd has no member named \(name)", resource: name)
+        }
+        let id = Self.memberID(member.machine)
+        if !member.isLearner {
+            let voters = membership.filter { !$0.isLearner }.map { $0.machine }
+            let others = voters.filter { $0.providerID != member.machine.providerID }
+            // Every listed voter has started (published its name), so "started" is "listed" here.
+            guard others.count >= others.count / 2 + 1 else {
+                throw ProvisionerError(.refused, "failed to remove member \(id): etcdserver: re-configuration failed due to not enough started members", resource: name,
+                    hint: "removing this member would leave etcd without a quorum of started members; bring members back or add one first")
+            }
+            let isUp = { (machine: SimulatedMachine) in Self.isAlive(machine) && Self.talosStage(machine, now: now) == .running }
+            if isUp(member.machine) || member.machine.providerID == server.providerID {
+                let active = voters.filter { isUp($0) || $0.providerID == server.providerID }.count
+                guard active - 1 >= 1 + (voters.count - 1) / 2 else {
+                    throw ProvisionerError(.unavailable, "failed to remove member \(id): etcdserver: unhealthy cluster", resource: name, isTransient: true)
+                }
+            }
+        }
+        state.clusters[cluster]?.removedMembers.insert(member.machine.providerID)
     }
 
     func removeEtcdMember(named name: String, via machine: ObservedMachine) async throws {
         try await perform(.etcd, provider: nil, node: name, latency: timings.talosLatency) { state, now in
-            let cluster = try self.record(state, machine).identity.cluster
-            guard self.hasQuorum(state, cluster: cluster, now: now) else {
-                throw ProvisionerError(.unavailable, "etcd has lost quorum; members cannot be removed", resource: name, isTransient: true)
+            let server = try self.controlPlane(state, machine, now: now, "etcd remove member")
+            try self.removeMember(name, server.identity.cluster, servedBy: server, state: &state, now: now)
+        }
+    }
+
+    func leaveEtcd(_ machine: ObservedMachine) async throws {
+        try await perform(.etcd, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            let record = try self.controlPlane(state, machine, now: now, "etcd leave cluster")
+            try self.removeMember(record.identity.node, record.identity.cluster, servedBy: record, state: &state, now: now)
+        }
+    }
+
+    func etcdSnapshot(via machine: ObservedMachine, to path: String) async throws -> EtcdSnapshotInfo {
+        let snapshot = try await perform(.etcd, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            let record = try self.controlPlane(state, machine, now: now, "etcd snapshot")
+            let members = self.etcdMembers(state, cluster: record.identity.cluster, now: now)
+            guard members.contains(where: { $0.providerID == record.providerID }) else {
+                throw ProvisionerError(.unavailable, "etcd is not running on \(machine.identity.node)", resource: machine.identity.node, isTransient: true)
             }
-            for member in self.etcdMembers(state, cluster: cluster, now: now) where member.identity.node == name {
-                state.clusters[cluster]?.removedMembers.insert(member.providerID)
+            let names = members.map(\.identity.node).joined(separator: ",")
+            return EtcdSnapshotFile.make(payload: Array("etcd data of \(record.identity.cluster)\nmembers=\(names)".utf8))
+        }
+        let file = try EtcdSnapshotFile(path: path)
+        do {
+            try file.append(Data(snapshot))
+        } catch {
+            file.discard()
+            throw ProvisionerError(.invalidInput, "cannot write the etcd snapshot to \(path)")
+        }
+        return try file.finish()
+    }
+
+    func etcdRecover(_ machine: ObservedMachine, from path: String) async throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ProvisionerError(.invalidInput, "cannot read the etcd snapshot \(path)", resource: machine.identity.node)
+        }
+        let valid = EtcdSnapshotFile.verify(Array(data))
+        try await perform(.etcd, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            let record = try self.controlPlane(state, machine, now: now, "etcd recover")
+            state.clusters[record.identity.cluster, default: .init()].recoverySnapshots[record.providerID] = valid
+        }
+    }
+
+    func kubeconfig(via machine: ObservedMachine, secrets: SecretsBundle?) async throws -> String {
+        let (cluster, address) = try await perform(.status, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            let record = try self.controlPlane(state, machine, now: now, "kubeconfig")
+            return (record.identity.cluster, record.address)
+        }
+        guard let secrets else {
+            throw ProvisionerError(.refused, "this simulated cluster was started without its secrets, so no kubeconfig can be signed", resource: machine.identity.node)
+        }
+        return try ClientConfigs.kubeconfig(cluster: cluster, server: "https://\(address):6443", secrets: secrets, now: Date())
+    }
+
+    func version(of machine: ObservedMachine, insecure: Bool) async throws -> TalosVersionInfo {
+        try await perform(.status, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            let record = try self.record(state, machine)
+            let stage = Self.talosStage(record, now: now)
+            switch stage {
+            case .unreachable, .installing: throw self.unreachable(machine)
+            case .maintenance: guard insecure else { throw self.handshakeRefused(machine, maintenance: true) }
+            case .running: guard !insecure else { throw self.handshakeRefused(machine, maintenance: false) }
             }
+            return TalosVersionInfo(tag: record.talosVersion ?? "", platform: "metal", platformMode: "metal", hasConfig: stage == .running)
+        }
+    }
+
+    func services(of machine: ObservedMachine) async throws -> [TalosServiceStatus] {
+        try await perform(.status, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            let record = try self.running(state, machine, now: now)
+            var services = [TalosServiceStatus(id: "apid", state: "Running", healthy: true), TalosServiceStatus(id: "machined", state: "Running", healthy: true)]
+            if record.config?.role == .controlPlane {
+                let member = self.etcdMembership(state, cluster: record.identity.cluster, now: now).first { $0.machine.providerID == record.providerID }
+                services.append(member.map { TalosServiceStatus(id: "etcd", state: "Running", healthy: !$0.isLearner) }
+                    ?? TalosServiceStatus(id: "etcd", state: "Preparing", healthy: nil, lastMessage: "Running pre state"))
+            }
+            services.append(TalosServiceStatus(id: "kubelet", state: "Running", healthy: true))
+            return services
+        }
+    }
+
+    func reboot(_ machine: ObservedMachine) async throws {
+        try await perform(.status, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            var record = try self.running(state, machine, now: now)
+            record.talosRunningAt = now + self.duration(self.timings.installAndReboot, seed: state.seed, node: machine.identity.node, process: "reboot")
+            self.store(record, in: &state)
+        }
+    }
+
+    func reset(_ machine: ObservedMachine, options: TalosResetOptions) async throws {
+        try await perform(.status, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
+            var record = try self.running(state, machine, now: now)
+            let cluster = record.identity.cluster
+            if options.graceful, record.config?.role == .controlPlane,
+                self.etcdMembers(state, cluster: cluster, now: now).contains(where: { $0.providerID == record.providerID })
+            {
+                // Leaves etcd first and aborts the reset if that fails (visible only in events).
+                guard (try? self.removeMember(record.identity.node, cluster, servedBy: record, state: &state, now: now)) != nil else { return }
+            }
+            let wipeState = options.systemPartitions.isEmpty || options.systemPartitions.contains("STATE")
+            if wipeState {
+                record.config = nil
+                record.configDigest = nil
+                record.talosRunningAt = nil
+                record.runningAt = now + self.seconds(self.timings.simulator.boot)
+            } else {
+                record.talosRunningAt = now + self.duration(self.timings.installAndReboot, seed: state.seed, node: machine.identity.node, process: "reset")
+            }
+            self.store(record, in: &state)
         }
     }
 

@@ -8,7 +8,9 @@ import Synchronization
 /// The rules follow the real systems: a machine boots for a while before it answers; a Talos node
 /// without config waits in maintenance mode and takes its config over the insecure API only there;
 /// installing and rebooting takes time; etcd is bootstrapped once, further control planes join it
-/// and a second bootstrap is refused; the Kubernetes API answers only while etcd has quorum; a
+/// as learners and are promoted; a second bootstrap is refused where etcd holds data, and splits
+/// etcd on a control plane that has not joined yet, as Talos does; the Kubernetes API answers only
+/// while etcd's voting members have quorum; a
 /// kubelet turns Ready only once the API answers. Processes last their typical time, varied by a
 /// jitter that depends only on the seed and the node, so a run is the same every time.
 ///
@@ -208,24 +210,35 @@ public final class SimulatedWorld: Sendable {
     }
 
     /// Etcd members now: the bootstrap node, and every control plane configured for the same
-    /// cluster that has had time to join; dead members stay members until removed.
+    /// cluster that has started joining; dead members stay members until removed. A joining
+    /// member is a learner for the second half of its join time, then promoted (Talos adds a
+    /// joining control plane as a learner and promotes it once caught up, API-FACTS.md section 4).
     func etcdMembers(_ state: SimulatorState, cluster: String, now: Double) -> [SimulatedMachine] {
+        etcdMembership(state, cluster: cluster, now: now).map { $0.machine }
+    }
+
+    func etcdMembership(_ state: SimulatorState, cluster: String, now: Double) -> [(machine: SimulatedMachine, isLearner: Bool)] {
         guard let record = state.clusters[cluster], let bootstrappedAt = record.bootstrappedAt, let clusterID = record.clusterID else { return [] }
-        return Self.machines(state, cluster: cluster).filter { machine in
-            guard !record.removedMembers.contains(machine.providerID), machine.config?.role == .controlPlane,
-                machine.config?.clusterID == clusterID, let runningAt = machine.talosRunningAt
-            else { return false }
-            if machine.providerID == record.bootstrapMachine { return true }
-            let joinAt = max(runningAt, bootstrappedAt) + duration(timings.etcdJoin, seed: state.seed, node: machine.identity.node, process: "etcd-join")
-            // A machine that died before its join finished never became a member.
-            return joinAt <= min(now, machine.diedAt ?? now)
+        return Self.machines(state, cluster: cluster).compactMap { machine in
+            guard !record.removedMembers.contains(machine.providerID), !record.strayEtcd.contains(machine.providerID),
+                machine.config?.role == .controlPlane, machine.config?.clusterID == clusterID, let runningAt = machine.talosRunningAt
+            else { return nil }
+            if machine.providerID == record.bootstrapMachine { return (machine, false) }
+            let join = duration(timings.etcdJoin, seed: state.seed, node: machine.identity.node, process: "etcd-join")
+            let promotedAt = max(runningAt, bootstrappedAt) + join
+            let addedAt = promotedAt - join / 2
+            // A machine that died before it was added never became a member.
+            let end = min(now, machine.diedAt ?? now)
+            guard addedAt <= end else { return nil }
+            return (machine, promotedAt > now)
         }
     }
 
+    /// Whether the voting members alive are a majority of the voting members.
     func hasQuorum(_ state: SimulatorState, cluster: String, now: Double) -> Bool {
-        let members = etcdMembers(state, cluster: cluster, now: now)
-        let alive = members.filter { Self.isAlive($0) && Self.talosStage($0, now: now) == .running }.count
-        return !members.isEmpty && alive * 2 > members.count
+        let voters = etcdMembership(state, cluster: cluster, now: now).filter { !$0.isLearner }.map { $0.machine }
+        let alive = voters.filter { Self.isAlive($0) && Self.talosStage($0, now: now) == .running }.count
+        return !voters.isEmpty && alive * 2 > voters.count
     }
 
     func apiUpAt(_ state: SimulatorState, cluster: String) -> Double? {

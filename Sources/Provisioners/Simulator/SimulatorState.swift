@@ -41,6 +41,11 @@ public struct SimulatorState: Sendable, Codable, Hashable {
         var bootstrapCalls = 0
         /// Etcd members removed through the API, by provider id (they never rejoin).
         var removedMembers: Set<String> = []
+        /// Control planes that were bootstrapped a second time before joining: each runs an etcd
+        /// cluster of its own (a split brain Talos does not prevent, API-FACTS.md section 4).
+        var strayEtcd: Set<String> = []
+        /// Snapshots uploaded with EtcdRecover and not yet used, by provider id: whether each is valid.
+        var recoverySnapshots: [String: Bool] = [:]
         /// Kubernetes node objects: node name -> provider id of the machine that registered it.
         var kubernetesNodes: [String: String] = [:]
         /// Pods, workloads and cordons; created with the first node.
