@@ -87,3 +87,23 @@ struct SimulatedMachine: Sendable, Codable, Hashable {
     /// When Talos finishes installing and rebooting after its config arrived.
     var talosRunningAt: Double?
 }
+
+extension SimulatorState.ClusterState {
+    /// Every field with a default may be missing, so a world saved by an earlier clusterctl
+    /// (before the field existed) still loads and carries on.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        bootstrapMachine = try container.decodeIfPresent(String.self, forKey: .bootstrapMachine)
+        bootstrappedAt = try container.decodeIfPresent(Double.self, forKey: .bootstrappedAt)
+        clusterID = try container.decodeIfPresent(String.self, forKey: .clusterID)
+        bootstrapCalls = try container.decodeIfPresent(Int.self, forKey: .bootstrapCalls) ?? 0
+        removedMembers = try container.decodeIfPresent(Set<String>.self, forKey: .removedMembers) ?? []
+        strayEtcd = try container.decodeIfPresent(Set<String>.self, forKey: .strayEtcd) ?? []
+        recoverySnapshots = try container.decodeIfPresent([String: Bool].self, forKey: .recoverySnapshots) ?? [:]
+        kubernetesNodes = try container.decodeIfPresent([String: String].self, forKey: .kubernetesNodes) ?? [:]
+        kubernetes = try container.decodeIfPresent(SimulatedKubernetesObjects.self, forKey: .kubernetes)
+        gitops = try container.decodeIfPresent(SimulatorState.GitOpsRecord.self, forKey: .gitops)
+        floatingIPs = try container.decodeIfPresent([String: String].self, forKey: .floatingIPs) ?? [:]
+        floatingIPAddresses = try container.decodeIfPresent([String: String].self, forKey: .floatingIPAddresses) ?? [:]
+    }
+}
