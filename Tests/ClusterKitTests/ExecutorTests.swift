@@ -213,6 +213,29 @@ final class SimulatedRun: Sendable {
     }
 }
 
+extension ExecutorTests {
+    @Test func aControlPlaneWhoseEtcdMemberCannotBeRemovedIsKept() throws {
+        var spec = try Fixtures.hybridSpec(controlPlanes: 3)
+        let run = SimulatedRun(spec: spec)
+        run.expectConverged(try run.up())
+        spec.pools[0].count = 1
+        // etcd refuses every removal of home-cp-2's member, whichever control plane is asked.
+        let refused = SimulatedRun(spec: spec, state: run.saved.value, faults: [SimulatedFault(kind: .permanent, operation: .etcd, target: "home-cp-2", count: 50)])
+        let report = try refused.up()
+        let outcome = try #require(report.nodes.first { $0.node == "home-cp-2" })
+        #expect(outcome.state == .failed)
+        #expect(outcome.message?.contains("its machine was kept") == true, "\(outcome)")
+        let live = refused.world.machineHistory(cluster: "home").filter { !$0.deleted }.map(\.node)
+        #expect(live.contains("home-cp-2"), "\(live)")
+        #expect(!refused.world.operationLog.contains { $0.description == "delete hcloud home-cp-2" })
+        // Once etcd agrees, the same plan finishes the job.
+        let healed = refused.restarted()
+        let again = try healed.up()
+        #expect(again.succeeded, "\(again.failures) \(again.nodes)")
+        #expect(!healed.world.machineHistory(cluster: "home").filter { !$0.deleted }.map(\.node).contains("home-cp-2"))
+    }
+}
+
 /// Kill the process at every step of a bring-up, then run `up` again: it must converge with
 /// nothing duplicated, nothing healthy destroyed and etcd bootstrapped once.
 @Suite struct CrashRecoveryTests {

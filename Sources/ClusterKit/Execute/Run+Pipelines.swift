@@ -181,17 +181,7 @@ extension Run {
         let provisioner = try backend.provisioner(machine.provider)
         let bootstrapped = await coordinator.isBootstrapped
         if machine.identity.role == .controlPlane, observed.etcdBootstrapped || bootstrapped {
-            let peers = observed.machines.filter {
-                $0.identity.role == .controlPlane && $0.identity.node != name && $0.phase == .running
-            }
-            for peer in peers {
-                do {
-                    try await retrying(.machines, name, "leave etcd") { try await backend.talos.removeEtcdMember(named: name, via: peer) }
-                    break
-                } catch {
-                    emit(.machines, name, .progress, "could not remove the etcd member via \(peer.identity.node): \(error)")
-                }
-            }
+            try await removeFromEtcd(machine)
         }
         if (try? await backend.kubernetes.isAPIServerUp()) == true {
             try await retrying(.machines, name, "drain") { try await backend.kubernetes.drainAndDelete(node: name, time: time) }
@@ -201,6 +191,37 @@ extension Run {
             guard let limiter else { return try await provisioner.deleteMachine(machine) }
             return try await limiter.run { try await provisioner.deleteMachine(machine) }
         }
+    }
+
+    /// Removes a control plane's etcd member through a control plane that stays, before its
+    /// machine goes. etcd's rule is remove, then add (../shared/reference/FAILOVER-FACTS.md): a
+    /// machine deleted with its member still listed leaves a dead voter that counts against
+    /// quorum until someone removes it by hand. So when no peer can remove it, the machine is kept
+    /// and the error says why. A member that is not listed (it never joined, or a crashed run
+    /// removed it already) needs nothing.
+    private func removeFromEtcd(_ machine: ObservedMachine) async throws {
+        let name = machine.identity.node
+        let peers = observed.machines.filter { $0.identity.role == .controlPlane && $0.identity.node != name && $0.phase == .running }
+        guard !peers.isEmpty else {
+            emit(.machines, name, .progress, "no other control plane runs: its etcd goes with it")
+            return
+        }
+        var refusals: [String] = []
+        for peer in peers {
+            do {
+                let members = try await retrying(.machines, name, "etcd members") { try await backend.talos.etcdMembers(via: peer) }
+                guard members.contains(where: { $0.hostname == name }) else { return }
+                try await retrying(.machines, name, "remove etcd member") { try await backend.talos.removeEtcdMember(named: name, via: peer) }
+                emit(.machines, name, .progress, "etcd member removed through \(peer.identity.node)")
+                return
+            } catch {
+                refusals.append("through \(peer.identity.node): \(oneLine(error))")
+                emit(.machines, name, .progress, "could not remove the etcd member through \(peer.identity.node): \(oneLine(error))")
+            }
+        }
+        throw ClusterError(
+            .refused, "the etcd member of \(name) could not be removed, so its machine was kept (" + refusals.joined(separator: "; ") + ")",
+            hint: "deleting the machine first would leave a dead voting member in etcd; bring etcd to health (`clusterctl status`), then run the command again")
     }
 
     /// Installs Flux once the Kubernetes API answers, unless it already points at the spec's path.
