@@ -1,3 +1,4 @@
+import Foundation
 import ClusterKit
 import ClusterTestSupport
 import Provisioners
@@ -233,6 +234,54 @@ extension ExecutorTests {
         let again = try healed.up()
         #expect(again.succeeded, "\(again.failures) \(again.nodes)")
         #expect(!healed.world.machineHistory(cluster: "home").filter { !$0.deleted }.map(\.node).contains("home-cp-2"))
+    }
+}
+
+/// Records the floating IP address each node's config was rendered with.
+final class FloatingIPRecordingRenderer: MachineConfigRendering, @unchecked Sendable {
+    let inner: MinimalConfigRenderer
+    private let lock = NSLock()
+    private var seen: [String: String?] = [:]
+
+    init(clusterName: String) { inner = MinimalConfigRenderer(clusterName: clusterName) }
+
+    func render(node: NodeIdentity, addresses: [String], floatingIP: String?) throws -> MachineConfigPayload {
+        lock.lock()
+        seen[node.node] = floatingIP
+        lock.unlock()
+        return try inner.render(node: node, addresses: addresses, floatingIP: floatingIP)
+    }
+
+    var floatingIPs: [String: String?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return seen
+    }
+}
+
+extension ExecutorTests {
+    /// With the API on a DNS name, the ingress IP's candidates still carry its address: Hetzner
+    /// routes a floating IP only to a server whose OS holds it.
+    @Test func anIngressIPBehindADNSEndpointStillReachesTheConfigs() throws {
+        var withIngress = try Fixtures.hybridSpec()
+        withIngress.failover = FailoverSpec(
+            ingressIP: IngressIPSpec(name: "ingress", provider: "hcloud", candidatePools: ["cp"]),
+            replacement: ReplacementPolicy(mode: .automatic, nodeLostAfter: .seconds(300)))
+        let spec = withIngress
+        let renderer = FloatingIPRecordingRenderer(clusterName: spec.name)
+        let world = SimulatedWorld(state: SimulatorState(seed: 7)) { _ in }
+        let backend = ClusterBackend.simulated(spec: spec, world: world, configs: renderer)
+        let report = try SimulationRunLoop(clock: world.clock).run {
+            let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
+            let executor = ClusterExecutor(spec: spec, backend: backend, options: ClusterExecutor.Options(until: .machines))
+            return try await executor.apply(Planner.plan(spec: spec, observed: observed), observed: observed)
+        }
+        #expect(report.succeeded, "\(report.failures)")
+        let seen = renderer.floatingIPs
+        let address = try #require(seen["home-cp-1"] ?? nil, "\(seen)")
+        #expect(!address.isEmpty)
+        // Every rendered config carries the same address; the renderer puts it on candidates only.
+        #expect(Set(seen.values.compactMap { $0 }) == [address], "\(seen)")
     }
 }
 

@@ -21,10 +21,10 @@ extension Run {
         }
     }
 
-    /// Creates the floating IP the endpoint names (configs carry its address) before any config
-    /// is rendered; nil when the endpoint is a DNS name or VIP.
+    /// Creates the floating IP the configs carry (the endpoint's, or the ingress IP's: see
+    /// ``ClusterSpec/configFloatingIPName``) before any config is rendered; nil when there is none.
     func resolveEndpoint() async -> ClusterExecutorFinished {
-        guard case .floatingIP(let name) = executor.spec.endpoint.kind, executor.wants(.machines) else {
+        guard let name = executor.spec.configFloatingIPName, executor.wants(.machines) else {
             await endpointIP.fulfil(.success(nil))
             return nil
         }

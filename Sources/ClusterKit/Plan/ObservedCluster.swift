@@ -9,15 +9,16 @@ public struct ObservedCluster: Sendable {
     public var talos: [String: TalosNodeStatus]
     public var kubernetesNodes: [KubernetesNodeStatus]?
     public var gitops: GitOpsStatus?
-    /// The address of the floating IP the endpoint names, when it exists.
-    public var endpointFloatingIP: String?
+    /// The address of the floating IP the configs carry (``ClusterSpec/configFloatingIPName``),
+    /// when it exists.
+    public var configFloatingIP: String?
 
     public init(
         machines: [ObservedMachine], unreachableProviders: [String: String] = [:], etcdBootstrapped: Bool = false,
         etcdMembers: [EtcdMember] = [], talos: [String: TalosNodeStatus] = [:], kubernetesNodes: [KubernetesNodeStatus]? = nil,
-        gitops: GitOpsStatus? = nil, endpointFloatingIP: String? = nil
+        gitops: GitOpsStatus? = nil, configFloatingIP: String? = nil
     ) {
-        self.endpointFloatingIP = endpointFloatingIP
+        self.configFloatingIP = configFloatingIP
         self.machines = machines
         self.unreachableProviders = unreachableProviders
         self.etcdBootstrapped = etcdBootstrapped
@@ -88,14 +89,14 @@ public struct ObservedCluster: Sendable {
             kubernetesNodes = try? await backend.kubernetes.nodes()
             gitops = try? await backend.gitops.status()
         }
-        var endpointFloatingIP: String?
-        if case .floatingIP(let name) = spec.endpoint.kind, let ingress = spec.failover?.ingressIP,
+        var configFloatingIP: String?
+        if let name = spec.configFloatingIPName, let ingress = spec.failover?.ingressIP,
             let provisioner = backend.provisioners[ingress.provider] as? any FloatingIPProvisioner
         {
-            endpointFloatingIP = try? await provisioner.floatingIPAddress(named: name, cluster: spec.name)
+            configFloatingIP = try? await provisioner.floatingIPAddress(named: name, cluster: spec.name)
         }
         return ObservedCluster(
             machines: machines, unreachableProviders: unreachable, etcdBootstrapped: !members.isEmpty, etcdMembers: members,
-            talos: talos, kubernetesNodes: kubernetesNodes, gitops: gitops, endpointFloatingIP: endpointFloatingIP)
+            talos: talos, kubernetesNodes: kubernetesNodes, gitops: gitops, configFloatingIP: configFloatingIP)
     }
 }

@@ -45,7 +45,7 @@ struct GenConfig: ParsableCommand {
             let addresses = Dictionary(observed.machines.map { ($0.identity.node, $0.addresses) }, uniquingKeysWith: { first, _ in first })
             let source = try LazyTalosConfigSource(spec: spec, store: session.secrets).loaded()
             var renderer = source.renderer
-            renderer.floatingIPAddress = endpointIP ?? observed.endpointFloatingIP
+            renderer.floatingIPAddress = endpointIP ?? observed.configFloatingIP
             if case .floatingIP(let name) = spec.endpoint.kind, renderer.floatingIPAddress == nil {
                 throw ClusterError(
                     .invalidSpec, "the endpoint is floating IP \(name), whose address is not known yet",
