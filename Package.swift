@@ -64,6 +64,11 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
+            name: "Gzip",
+            dependencies: ["CZlib"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "ClusterKit",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
@@ -92,7 +97,7 @@ let package = Package(
                 "ClusterKit",
                 "CCurl",
                 "CLibSSH2",
-                "CZlib",
+                "Gzip",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -136,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProvisionersTests",
-            dependencies: ["Provisioners", "ClusterTestSupport"],
+            dependencies: ["Provisioners", "ClusterTestSupport", "Gzip"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import Gzip
+
 /// The kubeconfig as Talos' `Kubeconfig` call streams it: a .tar.gz holding one file
 /// `kubeconfig` (mode 0600) whose tar writer is never closed, so neither padding after the data nor
 /// the end-of-archive blocks ever come (../shared/reference/talos/API-FACTS.md section 6, from
@@ -9,9 +11,14 @@ package enum TalosKubeconfigArchive {
     /// The first file of the (possibly unterminated) archive.
     package static func firstFile(inTarGz archive: [UInt8]) throws(ProvisionerError) -> (name: String, contents: [UInt8]) {
         var wanted: Int?
-        let tar = try Gzip.decompress(archive) { output in
-            if wanted == nil, output.count >= block { wanted = try? block + Self.size(ofHeader: Array(output.prefix(block))) }
-            return wanted.map { output.count >= $0 } ?? false
+        let tar: [UInt8]
+        do {
+            tar = try Gzip.decompress(archive) { output in
+                if wanted == nil, output.count >= block { wanted = try? block + Self.size(ofHeader: Array(output.prefix(block))) }
+                return wanted.map { output.count >= $0 } ?? false
+            }
+        } catch {
+            throw ProvisionerError(.transport, "the kubeconfig stream: \(error)")
         }
         guard tar.count >= block else {
             throw ProvisionerError(.transport, "the kubeconfig stream ended inside the tar header (\(tar.count) bytes)")
@@ -66,6 +73,10 @@ package enum TalosKubeconfigArchive {
         put("ustar\u{0}00", at: 257)
         let sum = header.reduce(0) { $0 + Int($1) }
         put(octalField(sum, width: 7) + "\u{0} ", at: 148)
-        return try Gzip.compress(header + contents)
+        do {
+            return try Gzip.compress(header + contents)
+        } catch {
+            throw ProvisionerError(.transport, "compressing the kubeconfig archive: \(error)")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ClusterKit
 import Foundation
+import Gzip
 @testable import Provisioners
 import Testing
 
