@@ -63,6 +63,8 @@ public final class TalosAPIPeer: Sendable {
     private let callers = Mutex<[Int: Caller]>([:])
     private let listeners = Mutex<[String: Listener]>([:])
     private let group: any EventLoopGroup
+    /// The real etcd behind the etcd calls, when a test opted in (``useRealEtcd(_:timings:)``).
+    let realEtcd = Mutex<TalosPeerEtcd?>(nil)
 
     public init(secrets: SecretsBundle, timings: Timings = Timings()) {
         self.secrets = secrets
@@ -115,6 +117,22 @@ public final class TalosAPIPeer: Sendable {
         }
         for listener in all { listener.server.beginGracefulShutdown() }
         for listener in all { await listener.task.value }
+        let etcd = realEtcd.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        etcd?.cancelJoins()
+        await etcd?.waitForJoins()
+    }
+
+    /// Sends the etcd calls (member list, remove, leave, snapshot, recover, bootstrap and the
+    /// joins after it) to `etcd`, whose members are named by the control planes' hostnames,
+    /// instead of the in-memory etcd. The caller shuts `etcd` down.
+    @discardableResult
+    public func useRealEtcd(_ etcd: EtcdTestCluster, timings: TalosPeerEtcd.Timings = TalosPeerEtcd.Timings()) -> TalosPeerEtcd {
+        let backend = TalosPeerEtcd(etcd: etcd, timings: timings, peer: self)
+        realEtcd.withLock { $0 = backend }
+        return backend
     }
 
     // MARK: Test controls
@@ -130,6 +148,7 @@ public final class TalosAPIPeer: Sendable {
             node.timeSynced = control.timeSynced
             world.nodes[address] = node
         }
+        realEtcd.withLock { $0 }?.power(address, up: isUp(address))
         if !isUp(address) { closeConnections(of: address) }
     }
 

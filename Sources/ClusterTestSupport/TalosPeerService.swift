@@ -98,6 +98,12 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
 
     func bootstrap(request: ServerRequest<Machine_BootstrapRequest>, context: ServerContext) async throws -> ServerResponse<Machine_BootstrapResponse> {
         let route = try route("Bootstrap", request.metadata, context)
+        if let etcd = peer.realEtcd.withLock({ $0 }) {
+            // Talos' checks before etcd's: CRI, role, time sync.
+            try world { world throws(RPCError) in try world.checkBootstrap(on: route.target) }
+            try etcd.bootstrap(on: route.target, recover: request.message.recoverEtcd)
+            return ServerResponse(message: .with { $0.messages = [Machine_Bootstrap()] })
+        }
         try world { world throws(RPCError) in try world.bootstrap(on: route.target, recover: request.message.recoverEtcd, now: .now) }
         return ServerResponse(message: .with { $0.messages = [Machine_Bootstrap()] })
     }
@@ -106,7 +112,12 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
         request: ServerRequest<Machine_EtcdMemberListRequest>, context: ServerContext
     ) async throws -> ServerResponse<Machine_EtcdMemberListResponse> {
         let route = try route("EtcdMemberList", request.metadata, context)
-        let members = try world { world throws(RPCError) in try world.members(via: route.target) }
+        let members: [EtcdMember]
+        if let etcd = peer.realEtcd.withLock({ $0 }) {
+            members = try await etcd.members(via: route.target)
+        } else {
+            members = try world { world throws(RPCError) in try world.members(via: route.target) }
+        }
         var reply = Machine_EtcdMembers()
         reply.legacyMembers = members.map(\.hostname)
         reply.members = members.map { member in
@@ -125,7 +136,11 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
         request: ServerRequest<Machine_EtcdRemoveMemberByIDRequest>, context: ServerContext
     ) async throws -> ServerResponse<Machine_EtcdRemoveMemberByIDResponse> {
         let route = try route("EtcdRemoveMemberByID", request.metadata, context)
-        try world { world throws(RPCError) in try world.removeMember(request.message.memberID, via: route.target) }
+        if let etcd = peer.realEtcd.withLock({ $0 }) {
+            try await etcd.removeMember(request.message.memberID, via: route.target)
+        } else {
+            try world { world throws(RPCError) in try world.removeMember(request.message.memberID, via: route.target) }
+        }
         return ServerResponse(message: .with { $0.messages = [Machine_EtcdRemoveMemberByID()] })
     }
 
@@ -133,7 +148,11 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
         request: ServerRequest<Machine_EtcdLeaveClusterRequest>, context: ServerContext
     ) async throws -> ServerResponse<Machine_EtcdLeaveClusterResponse> {
         let route = try route("EtcdLeaveCluster", request.metadata, context)
-        try world { world throws(RPCError) in try world.leave(route.target) }
+        if let etcd = peer.realEtcd.withLock({ $0 }) {
+            try await etcd.leave(route.target)
+        } else {
+            try world { world throws(RPCError) in try world.leave(route.target) }
+        }
         return ServerResponse(message: .with { $0.messages = [Machine_EtcdLeaveCluster()] })
     }
 
@@ -142,13 +161,22 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
         var snapshot: [UInt8] = []
         for try await chunk in request.messages { snapshot += chunk.bytes }
         let received = snapshot
-        try world { world throws(RPCError) in try world.recover(received, on: route.target) }
+        if let etcd = peer.realEtcd.withLock({ $0 }) {
+            try etcd.recover(received, on: route.target)
+        } else {
+            try world { world throws(RPCError) in try world.recover(received, on: route.target) }
+        }
         return ServerResponse(message: .with { $0.messages = [Machine_EtcdRecover()] })
     }
 
     func etcdSnapshot(request: ServerRequest<Machine_EtcdSnapshotRequest>, context: ServerContext) async throws -> StreamingServerResponse<Common_Data> {
         let route = try route("EtcdSnapshot", request.metadata, context)
-        let snapshot = try world { world throws(RPCError) in try world.snapshot(from: route.target) }
+        let snapshot: [UInt8]
+        if let etcd = peer.realEtcd.withLock({ $0 }) {
+            snapshot = try await etcd.snapshot(from: route.target)
+        } else {
+            snapshot = try world { world throws(RPCError) in try world.snapshot(from: route.target) }
+        }
         return StreamingServerResponse { writer in
             // 1024-byte chunks, as Talos' pkg/chunker/stream sends them.
             var offset = 0
@@ -197,7 +225,12 @@ struct TalosPeerService: Machine_MachineService.ServiceProtocol {
 
     func serviceList(request: ServerRequest<Google_Protobuf_Empty>, context: ServerContext) async throws -> ServerResponse<Machine_ServiceListResponse> {
         let route = try route("ServiceList", request.metadata, context)
-        let services = try world { world throws(RPCError) in try world.services(route.target) }
+        var services = try world { world throws(RPCError) in try world.services(route.target) }
+        if let etcd = peer.realEtcd.withLock({ $0 }), let index = services.firstIndex(where: { $0.id == "etcd" }),
+            let hostname = peer.world.withLock({ $0.nodes[route.target]?.hostname })
+        {
+            services[index] = etcd.service(route.target, hostname: hostname)
+        }
         var reply = Machine_ServiceList()
         reply.services = services.map { service in
             .with {

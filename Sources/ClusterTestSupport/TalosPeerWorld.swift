@@ -203,14 +203,8 @@ struct TalosPeerWorld {
     // MARK: Bootstrap (v1alpha1_server.go Bootstrap, system/services/etcd.go BootstrapEtcd)
 
     mutating func bootstrap(on address: String, recover: Bool, now: ContinuousClock.Instant) throws(RPCError) {
-        let node = try self.node(address)
-        guard !node.maintenance, node.criReady else {
-            throw RPCError(code: .failedPrecondition, message: "bootstrap is not available yet")
-        }
-        guard node.isControlPlane, let clusterName = node.config?.clusterName else {
-            throw RPCError(code: .unimplemented, message: "bootstrap is only available on control plane nodes")
-        }
-        guard node.timeSynced else { throw RPCError(code: .failedPrecondition, message: "time is not in sync yet") }
+        let node = try checkBootstrap(on: address)
+        guard let clusterName = node.config?.clusterName else { return }
         guard !node.etcdData else { throw RPCError(code: .alreadyExists, message: "etcd data directory is not empty") }
         // Nothing here looks at other nodes: a control plane that has not joined starts a second,
         // separate etcd cluster. Recovery errors only show as the etcd service failing.
@@ -230,6 +224,20 @@ struct TalosPeerWorld {
         nodes[address]?.etcdData = true
         nodes[address]?.etcdFailure = nil
         bootstrapCalls += 1
+    }
+
+    /// Talos' checks before etcd is looked at: the CRI is up, the node is a control plane, time is in sync.
+    @discardableResult
+    func checkBootstrap(on address: String) throws(RPCError) -> Node {
+        let node = try self.node(address)
+        guard !node.maintenance, node.criReady else {
+            throw RPCError(code: .failedPrecondition, message: "bootstrap is not available yet")
+        }
+        guard node.isControlPlane, node.config?.clusterName != nil else {
+            throw RPCError(code: .unimplemented, message: "bootstrap is only available on control plane nodes")
+        }
+        guard node.timeSynced else { throw RPCError(code: .failedPrecondition, message: "time is not in sync yet") }
+        return node
     }
 
     // MARK: etcd (API-FACTS.md section 5)
