@@ -1,0 +1,94 @@
+import ClusterKit
+import ClusterTestSupport
+import Foundation
+import Testing
+
+/// `clusterctl etcd snapshot` through the real binary on the simulator.
+@Suite struct CLIEtcdTests {
+    private func mode(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int
+    }
+
+    @Test func snapshotWritesACheckedFileNamedByTimeAndPrunes() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try cli.run("up", "home", "--simulate").status == 0)
+        let directory = cli.workDirectory.appendingPathComponent("backups").path
+        // A file the command did not name must survive pruning.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: directory + "/notes.txt"))
+
+        var taken: [String] = []
+        for _ in 0..<3 {
+            let run = try cli.run("etcd", "snapshot", "home", "--simulate", "--dir", directory, "--keep", "2", "-o", "json")
+            #expect(run.status == 0, "\(run.stderr)")
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            let path = try #require(document["path"] as? String)
+            taken.append(path)
+            #expect(EtcdBackup.isSnapshotName((path as NSString).lastPathComponent), "\(path)")
+            #expect(document["node"] as? String == "home-cp-1")
+            let bytes = try #require(FileManager.default.contents(atPath: path))
+            let check = EtcdSnapshotCheck.check(Array(bytes))
+            #expect(check.intact)
+            #expect(document["size"] as? Int == bytes.count)
+            #expect(document["sha256"] as? String == check.sha256)
+            #expect(mode(path) == 0o600)
+            try Task.checkCancellation()
+            usleep(5_000)  // names carry milliseconds; keep them distinct
+        }
+        #expect(taken == taken.sorted(), "names sort by time")
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(left == [(taken[1] as NSString).lastPathComponent, (taken[2] as NSString).lastPathComponent, "notes.txt"].sorted(), "\(left)")
+
+        // The default directory: etcd-snapshots/ in the cluster's clusterctl directory, 0700.
+        let table = try cli.run("etcd", "snapshot", "home", "--simulate")
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("saved ") && table.stdout.contains("sha256"), "\(table.stdout)")
+        let defaultDirectory = cli.home.appendingPathComponent("home/simulator/etcd-snapshots").path
+        #expect(mode(defaultDirectory) == 0o700)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: defaultDirectory).count == 1)
+    }
+
+    @Test func snapshotRefusesBadKeepAndAClusterWithoutEtcd() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let badKeep = try cli.run("etcd", "snapshot", "home", "--simulate", "--keep", "0")
+        #expect(badKeep.status == 2, "\(badKeep.stderr)")
+        #expect(badKeep.stderr.contains("--keep must be at least 1"))
+
+        // Nothing is up: no control plane can serve a snapshot, and nothing is written.
+        let directory = cli.workDirectory.appendingPathComponent("empty").path
+        let none = try cli.run("etcd", "snapshot", "home", "--simulate", "--dir", directory)
+        #expect(none.status != 0)
+        #expect(none.stderr.contains("could serve an etcd snapshot"), "\(none.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).isEmpty)
+    }
+
+    @Test func restoreChecksTheSnapshotFirstAndRefusesAWorkingCluster() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try cli.run("up", "home", "--simulate").status == 0)
+        let directory = cli.workDirectory.appendingPathComponent("backups").path
+        let snapshot = try cli.run("etcd", "snapshot", "home", "--simulate", "--dir", directory, "-o", "json")
+        #expect(snapshot.status == 0, "\(snapshot.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(snapshot.stdout.utf8)) as? [String: Any])
+        let path = try #require(document["path"] as? String)
+
+        // etcd still answers: not a disaster, nothing happens.
+        let refused = try cli.run("etcd", "restore", "home", "--simulate", "--from", path, "--dry-run")
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.stderr.contains("this is not a disaster"), "\(refused.stderr)")
+
+        // A damaged snapshot is refused before anything else is looked at.
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        bytes[10] ^= 0xff
+        let damaged = directory + "/damaged.snapshot"
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        let bad = try cli.run("etcd", "restore", "home", "--simulate", "--from", damaged)
+        #expect(bad.status == 2, "\(bad.stderr)")
+        #expect(bad.stderr.contains("not an intact etcd snapshot"), "\(bad.stderr)")
+        let missing = try cli.run("etcd", "restore", "home", "--simulate", "--from", directory + "/nope.snapshot")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot read the etcd snapshot"), "\(missing.stderr)")
+    }
+}
