@@ -91,4 +91,47 @@ import Testing
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("cannot read the etcd snapshot"), "\(missing.stderr)")
     }
+
+    @Test func restoreBringsBackAClusterWhoseEtcdIsGoneEverywhere() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try cli.run("up", "home", "--simulate").status == 0)
+        let directory = cli.workDirectory.appendingPathComponent("backups").path
+        let snapshot = try cli.run("etcd", "snapshot", "home", "--simulate", "--dir", directory, "-o", "json")
+        #expect(snapshot.status == 0, "\(snapshot.stderr)")
+        let path = try #require((try JSONSerialization.jsonObject(with: Data(snapshot.stdout.utf8)) as? [String: Any])?["path"] as? String)
+
+        // Every control plane loses its etcd (rebuilt machines with the same config, empty
+        // /var/lib/etcd): the world forgets the etcd cluster and everything stored in it.
+        let stateURL = cli.home.appendingPathComponent("home/simulator/state.json")
+        var state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: stateURL)) as? [String: Any])
+        var clusters = try #require(state["clusters"] as? [String: Any])
+        var home = try #require(clusters["home"] as? [String: Any])
+        let kubernetesBefore = try #require(home["kubernetes"] as? [String: Any])
+        let workloadsBefore = try #require(kubernetesBefore["workloads"] as? [String: Any])
+        #expect(!workloadsBefore.isEmpty)
+        for key in ["bootstrapMachine", "bootstrappedAt", "clusterID", "kubernetes", "gitops"] { home[key] = nil }
+        home["kubernetesNodes"] = [String: Any]()
+        clusters["home"] = home
+        state["clusters"] = clusters
+        try JSONSerialization.data(withJSONObject: state).write(to: stateURL)
+        let lost = try cli.run("status", "home", "--simulate", "-o", "json")
+        #expect(((try JSONSerialization.jsonObject(with: Data(lost.stdout.utf8)) as? [String: Any])?["etcd_members"] as? [Any])?.isEmpty == true, "\(lost.stdout)")
+
+        let dryRun = try cli.run("etcd", "restore", "home", "--simulate", "--from", path, "--dry-run")
+        #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.contains("home-cp-1: bootstrap etcd from it"), "\(dryRun.stdout)")
+        let restore = try cli.run("etcd", "restore", "home", "--simulate", "--from", path)
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restore.stdout.contains("Restored home from"), "\(restore.stdout)")
+
+        let after = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: stateURL)) as? [String: Any])
+        let restored = try #require((after["clusters"] as? [String: Any])?["home"] as? [String: Any])
+        let workloadsAfter = try #require((restored["kubernetes"] as? [String: Any])?["workloads"] as? [String: Any])
+        #expect(NSDictionary(dictionary: workloadsAfter).isEqual(to: workloadsBefore), "the snapshot's data is back")
+        #expect(restored["bootstrapCalls"] as? Int == 2, "one recovering bootstrap after the first")
+        let status = try cli.run("status", "home", "--simulate", "-o", "json")
+        let members = try #require((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["etcd_members"] as? [String])
+        #expect(members.sorted() == ["home-cp-1", "home-cp-2", "home-cp-home-1"], "\(status.stdout)")
+    }
 }

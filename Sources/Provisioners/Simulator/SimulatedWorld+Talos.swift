@@ -111,6 +111,12 @@ extension SimulatedWorld {
                     state.clusters[cluster] = entry
                     return .bootstrapped
                 }
+                // Talos restores the snapshot into a new one-member cluster: its data comes back.
+                if let data = entry.recoveryData.removeValue(forKey: record.providerID) {
+                    entry.kubernetes = data.kubernetes
+                    entry.kubernetesNodes = data.kubernetesNodes
+                    entry.gitops = data.gitops
+                }
             }
             entry.bootstrapCalls += 1
             if entry.bootstrappedAt != nil {
@@ -199,8 +205,11 @@ extension SimulatedWorld {
             guard members.contains(where: { $0.providerID == record.providerID }) else {
                 throw ProvisionerError(.unavailable, "etcd is not running on \(machine.identity.node)", resource: machine.identity.node, isTransient: true)
             }
-            let names = members.map(\.identity.node).joined(separator: ",")
-            return EtcdSnapshotFile.make(payload: Array("etcd data of \(record.identity.cluster)\nmembers=\(names)".utf8))
+            let entry = state.clusters[record.identity.cluster]
+            let data = SimulatedEtcdData(
+                cluster: record.identity.cluster, clusterID: entry?.clusterID, members: members.map(\.identity.node),
+                kubernetesNodes: entry?.kubernetesNodes ?? [:], kubernetes: entry?.kubernetes, gitops: entry?.gitops)
+            return EtcdSnapshotFile.make(payload: data.encoded())
         }
         let file = try EtcdSnapshotFile(path: path)
         do {
@@ -217,9 +226,11 @@ extension SimulatedWorld {
             throw ProvisionerError(.invalidInput, "cannot read the etcd snapshot \(path)", resource: machine.identity.node)
         }
         let valid = EtcdSnapshotFile.verify(Array(data))
+        let contents = valid ? SimulatedEtcdData.decode(snapshot: Array(data)) : nil
         try await perform(.etcd, provider: nil, node: machine.identity.node, latency: timings.talosLatency) { state, now in
             let record = try self.controlPlane(state, machine, now: now, "etcd recover")
             state.clusters[record.identity.cluster, default: .init()].recoverySnapshots[record.providerID] = valid
+            state.clusters[record.identity.cluster, default: .init()].recoveryData[record.providerID] = contents
         }
     }
 

@@ -46,6 +46,8 @@ public struct SimulatorState: Sendable, Codable, Hashable {
         var strayEtcd: Set<String> = []
         /// Snapshots uploaded with EtcdRecover and not yet used, by provider id: whether each is valid.
         var recoverySnapshots: [String: Bool] = [:]
+        /// What the valid ones among them hold, by provider id; a recovering bootstrap restores it.
+        var recoveryData: [String: SimulatedEtcdData] = [:]
         /// Kubernetes node objects: node name -> provider id of the machine that registered it.
         var kubernetesNodes: [String: String] = [:]
         /// Pods, workloads and cordons; created with the first node.
@@ -100,6 +102,7 @@ extension SimulatorState.ClusterState {
         removedMembers = try container.decodeIfPresent(Set<String>.self, forKey: .removedMembers) ?? []
         strayEtcd = try container.decodeIfPresent(Set<String>.self, forKey: .strayEtcd) ?? []
         recoverySnapshots = try container.decodeIfPresent([String: Bool].self, forKey: .recoverySnapshots) ?? [:]
+        recoveryData = try container.decodeIfPresent([String: SimulatedEtcdData].self, forKey: .recoveryData) ?? [:]
         kubernetesNodes = try container.decodeIfPresent([String: String].self, forKey: .kubernetesNodes) ?? [:]
         kubernetes = try container.decodeIfPresent(SimulatedKubernetesObjects.self, forKey: .kubernetes)
         gitops = try container.decodeIfPresent(SimulatorState.GitOpsRecord.self, forKey: .gitops)
