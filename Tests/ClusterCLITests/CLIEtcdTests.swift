@@ -114,16 +114,28 @@ import Testing
         home["kubernetesNodes"] = [String: Any]()
         clusters["home"] = home
         state["clusters"] = clusters
+        // And home-cp-2's machine is gone altogether: the restore must create it first.
+        var providers = try #require(state["providers"] as? [String: Any])
+        for (name, value) in providers {
+            guard var provider = value as? [String: Any], let machines = provider["machines"] as? [[String: Any]] else { continue }
+            provider["machines"] = machines.filter { (($0["identity"] as? [String: Any])?["node"] as? String) != "home-cp-2" }
+            providers[name] = provider
+        }
+        state["providers"] = providers
         try JSONSerialization.data(withJSONObject: state).write(to: stateURL)
         let lost = try cli.run("status", "home", "--simulate", "-o", "json")
         #expect(((try JSONSerialization.jsonObject(with: Data(lost.stdout.utf8)) as? [String: Any])?["etcd_members"] as? [Any])?.isEmpty == true, "\(lost.stdout)")
 
         let dryRun = try cli.run("etcd", "restore", "home", "--simulate", "--from", path, "--dry-run")
         #expect(dryRun.status == 0, "\(dryRun.stderr)")
-        #expect(dryRun.stdout.contains("home-cp-1: bootstrap etcd from it"), "\(dryRun.stdout)")
+        #expect(dryRun.stdout.contains("home-cp-2: create the machine"), "\(dryRun.stdout)")
+        #expect(dryRun.stdout.contains("home-cp-1: upload the snapshot and bootstrap etcd from it"), "\(dryRun.stdout)")
+        let untouched = try cli.run("status", "home", "--simulate", "-o", "json")
+        #expect(!untouched.stdout.contains("\"home-cp-2\""), "a dry run creates nothing")
         let restore = try cli.run("etcd", "restore", "home", "--simulate", "--from", path)
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(restore.stdout.contains("Restored home from"), "\(restore.stdout)")
+        #expect(restore.stdout.contains("home-cp-2: create the machine"), "\(restore.stdout)")
 
         let after = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: stateURL)) as? [String: Any])
         let restored = try #require((after["clusters"] as? [String: Any])?["home"] as? [String: Any])
@@ -132,6 +144,6 @@ import Testing
         #expect(restored["bootstrapCalls"] as? Int == 2, "one recovering bootstrap after the first")
         let status = try cli.run("status", "home", "--simulate", "-o", "json")
         let members = try #require((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["etcd_members"] as? [String])
-        #expect(members.sorted() == ["home-cp-1", "home-cp-2", "home-cp-home-1"], "\(status.stdout)")
+        #expect(members.sorted() == ["home-cp-1", "home-cp-2", "home-cp-home-1"], "\(status.stdout)\n\(restore.stdout)\n\(restore.stderr)")
     }
 }

@@ -36,24 +36,37 @@ public struct EtcdRecovery: Sendable {
     /// would do, changing nothing.
     /// - Throws: ``ClusterError`` `.invalidSpec` for a damaged snapshot, `.refused` when etcd
     ///   still works somewhere or a control plane is not ready for recovery.
-    public func plan(controlPlanes: [ObservedMachine], from path: String) async throws -> [Step] {
+    /// The snapshot's check; throws unless it is intact.
+    public static func checkSnapshot(_ path: String) throws(ClusterError) -> EtcdSnapshotCheck {
         let check = try EtcdSnapshotCheck.read(path)
         guard check.intact else {
             throw ClusterError(
                 .invalidSpec, "\(path) is not an intact etcd snapshot (\(check.size) bytes; its trailing SHA-256 does not match the data, or the size is not whole 512-byte blocks plus 32); nothing was changed",
                 hint: "use another snapshot; a copied `db` file without etcd's hash cannot be checked and is not accepted here")
         }
+        return check
+    }
+
+    /// Refuses when any of the control planes still reaches a working etcd.
+    public func refuseIfEtcdWorks(_ controlPlanes: [ObservedMachine]) async throws {
+        for machine in controlPlanes.sorted(by: { $0.identity.node < $1.identity.node }) {
+            if let members = try? await talos.etcdMembers(via: machine), !members.isEmpty {
+                throw ClusterError(
+                    .refused, "\(machine.identity.node) still reaches a working etcd (\(members.count) members: \(members.map { $0.hostname.isEmpty ? $0.hexID : $0.hostname }.joined(separator: ", "))): this is not a disaster, and a restore would start a second, separate etcd cluster; nothing was changed",
+                    hint: "replace lost control planes one at a time instead (remove the dead member, then add a node), or take a snapshot with `clusterctl etcd snapshot`")
+            }
+        }
+    }
+
+    public func plan(controlPlanes: [ObservedMachine], from path: String) async throws -> [Step] {
+        let check = try Self.checkSnapshot(path)
         guard !controlPlanes.isEmpty else {
             throw ClusterError(.refused, "no running control-plane machine to restore onto; nothing was changed", hint: "create the control-plane machines first (`clusterctl up --until machines`), then run the restore again")
         }
+        try await refuseIfEtcdWorks(controlPlanes)
         var notReady: [String] = []
         for machine in controlPlanes.sorted(by: { $0.identity.node < $1.identity.node }) {
             let node = machine.identity.node
-            if let members = try? await talos.etcdMembers(via: machine), !members.isEmpty {
-                throw ClusterError(
-                    .refused, "\(node) still reaches a working etcd (\(members.count) members: \(members.map { $0.hostname.isEmpty ? $0.hexID : $0.hostname }.joined(separator: ", "))): this is not a disaster, and a restore would start a second, separate etcd cluster; nothing was changed",
-                    hint: "replace lost control planes one at a time instead (remove the dead member, then add a node), or take a snapshot with `clusterctl etcd snapshot`")
-            }
             let services: [TalosServiceStatus]
             do {
                 services = try await talos.services(of: machine)

@@ -14,8 +14,9 @@ struct EtcdRestore: ParsableCommand {
             recover_etcd, and waits until every control plane is a voting member again.
             --dry-run checks everything and prints the steps without changing anything.
 
-            This build restores onto the running control-plane machines; it does not create
-            missing ones.
+            Control-plane machines the spec wants but the providers lack are created first and
+            configured with the cluster's existing secrets (only after the snapshot and the
+            "etcd still works" check passed).
 
             Exit codes: 0 restored (or, with --dry-run, would restore); 1 the restore ran and
             failed, or the snapshot cannot be read; 2 a damaged snapshot; 3 refused (etcd still
@@ -43,14 +44,11 @@ struct EtcdRestore: ParsableCommand {
             let spec = session.spec
             let path = (from as NSString).expandingTildeInPath
             let dryRun = dryRun
+            let progress = ProgressView(output: output.output)
             let steps = try session.run { backend in
-                let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
-                let controlPlanes = observed.machines.filter { $0.identity.role == .controlPlane && $0.phase == .running }
-                let recovery = EtcdRecovery(talos: backend.talos, time: backend.time)
-                return dryRun
-                    ? try await recovery.plan(controlPlanes: controlPlanes, from: path)
-                    : try await recovery.recover(controlPlanes: controlPlanes, from: path)
+                try await ClusterKit.EtcdRestore(spec: spec, backend: backend, events: progress.handle).run(from: path, dryRun: dryRun)
             }
+            progress.finish()
             switch output.output {
             case .json, .yaml: Terminal.out(try Terminal.document(RestoreDocument(dryRun: dryRun, steps: steps), format: output.output))
             case .table:
