@@ -136,6 +136,7 @@ import Testing
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(restore.stdout.contains("Restored home from"), "\(restore.stdout)")
         #expect(restore.stdout.contains("home-cp-2: create the machine"), "\(restore.stdout)")
+        #expect(restore.stdout.contains("Kubernetes API up; home-cp-1, home-cp-2, home-cp-home-1 Ready"), "\(restore.stdout)")
 
         let after = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: stateURL)) as? [String: Any])
         let restored = try #require((after["clusters"] as? [String: Any])?["home"] as? [String: Any])

@@ -60,7 +60,26 @@ public struct EtcdRestore: Sendable {
         }
         let controlPlanes = runningControlPlanes(observed)
         for machine in controlPlanes { try await configure(machine, floatingIP: observed.configFloatingIP) }
-        return creations + (try await recovery.recover(controlPlanes: controlPlanes, from: path))
+        let steps = creations + (try await recovery.recover(controlPlanes: controlPlanes, from: path))
+        try await waitUntilReady(controlPlanes.map(\.identity.node))
+        return steps + [EtcdRecovery.Step(node: nil, action: "Kubernetes API up; \(controlPlanes.map(\.identity.node).sorted().joined(separator: ", ")) Ready")]
+    }
+
+    /// Waits for the API server and the named nodes to be Ready. The names are explicit: the
+    /// restored etcd still lists Node objects of machines that are gone (FAILOVER-FACTS.md 1.6).
+    private func waitUntilReady(_ names: [String]) async throws {
+        let started = backend.time.now
+        var last = "the Kubernetes API does not answer yet"
+        while backend.time.now - started < .seconds(1800) {
+            if let nodes = try? await backend.kubernetes.nodes() {
+                let ready = Set(nodes.filter(\.ready).map(\.name))
+                let waiting = names.filter { !ready.contains($0) }.sorted()
+                if waiting.isEmpty { return }
+                last = "not Ready yet: " + waiting.joined(separator: ", ")
+            }
+            try await backend.time.sleep(for: pollInterval)
+        }
+        throw ClusterError(.timeout, "etcd was restored and every control plane joined, but Kubernetes did not turn Ready within 30 minutes (\(last))", hint: "check `clusterctl status \(spec.name)`; controllers may need a restart after a restore (Talos does not bump etcd's revision)")
     }
 
     private func runningControlPlanes(_ observed: ObservedCluster) -> [ObservedMachine] {
