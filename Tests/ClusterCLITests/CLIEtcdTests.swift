@@ -9,6 +9,13 @@ import Testing
         (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int
     }
 
+    /// Runs `etcd snapshot` with `-o json`; returns the file's path.
+    private func takeSnapshot(_ cli: CLIHarness, into directory: String) throws -> String {
+        let snapshot = try cli.run("etcd", "snapshot", "home", "--simulate", "--dir", directory, "-o", "json")
+        #expect(snapshot.status == 0, "\(snapshot.stderr)")
+        return try #require((try JSONSerialization.jsonObject(with: Data(snapshot.stdout.utf8)) as? [String: Any])?["path"] as? String)
+    }
+
     @Test func snapshotWritesACheckedFileNamedByTimeAndPrunes() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
@@ -69,10 +76,7 @@ import Testing
         defer { cli.cleanUp() }
         #expect(try cli.run("up", "home", "--simulate").status == 0)
         let directory = cli.workDirectory.appendingPathComponent("backups").path
-        let snapshot = try cli.run("etcd", "snapshot", "home", "--simulate", "--dir", directory, "-o", "json")
-        #expect(snapshot.status == 0, "\(snapshot.stderr)")
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(snapshot.stdout.utf8)) as? [String: Any])
-        let path = try #require(document["path"] as? String)
+        let path = try takeSnapshot(cli, into: directory)
 
         // etcd still answers: not a disaster, nothing happens.
         let refused = try cli.run("etcd", "restore", "home", "--simulate", "--from", path, "--dry-run")
@@ -97,9 +101,7 @@ import Testing
         defer { cli.cleanUp() }
         #expect(try cli.run("up", "home", "--simulate").status == 0)
         let directory = cli.workDirectory.appendingPathComponent("backups").path
-        let snapshot = try cli.run("etcd", "snapshot", "home", "--simulate", "--dir", directory, "-o", "json")
-        #expect(snapshot.status == 0, "\(snapshot.stderr)")
-        let path = try #require((try JSONSerialization.jsonObject(with: Data(snapshot.stdout.utf8)) as? [String: Any])?["path"] as? String)
+        let path = try takeSnapshot(cli, into: directory)
 
         // Every control plane loses its etcd (rebuilt machines with the same config, empty
         // /var/lib/etcd): the world forgets the etcd cluster and everything stored in it.

@@ -25,6 +25,11 @@ public struct EtcdBackup: Sendable {
         public var pruned: [String]
         /// Control planes passed over, with why.
         public var skipped: [String: String]
+
+        enum CodingKeys: String, CodingKey {
+            case path, node, size, revision, sha256, pruned, skipped
+            case takenAt = "taken_at"
+        }
     }
 
     public let spec: ClusterSpec

@@ -79,8 +79,5 @@ package final class EtcdSnapshotFile: Sendable {
     }
 
     /// Whether a snapshot has the right size and its trailing SHA-256 matches the data before it.
-    package static func verify(_ snapshot: [UInt8]) -> Bool {
-        guard snapshot.count % 512 == 32 else { return false }
-        return Array(SHA256.hash(data: Array(snapshot.dropLast(32)))) == Array(snapshot.suffix(32))
-    }
+    package static func verify(_ snapshot: [UInt8]) -> Bool { EtcdSnapshotCheck.check(snapshot).intact }
 }

@@ -49,7 +49,7 @@ struct EtcdSnapshot: ParsableCommand {
             }
             for (node, reason) in outcome.skipped.sorted(by: { $0.key < $1.key }) { Terminal.error("skipped \(node): \(reason)") }
             switch output.output {
-            case .json, .yaml: Terminal.out(try Terminal.document(SnapshotDocument(outcome), format: output.output))
+            case .json, .yaml: Terminal.out(try Terminal.document(outcome, format: output.output))
             case .table:
                 Terminal.out("""
                     saved \(outcome.path)
@@ -62,33 +62,5 @@ struct EtcdSnapshot: ParsableCommand {
             }
             try session.verdict.finish()
         }
-    }
-}
-
-/// `-o json|yaml` output of `etcd snapshot`.
-struct SnapshotDocument: Encodable {
-    var path: String
-    var node: String
-    var size: Int
-    var revision: Int?
-    var sha256: String
-    var takenAt: String
-    var pruned: [String]
-    var skipped: [String: String]
-
-    enum CodingKeys: String, CodingKey {
-        case path, node, size, revision, sha256, pruned, skipped
-        case takenAt = "taken_at"
-    }
-
-    init(_ outcome: EtcdBackup.Outcome) {
-        path = outcome.path
-        node = outcome.node
-        size = outcome.size
-        revision = outcome.revision
-        sha256 = outcome.sha256
-        takenAt = outcome.takenAt
-        pruned = outcome.pruned
-        skipped = outcome.skipped
     }
 }
