@@ -139,7 +139,8 @@ public final class EtcdTestCluster: Sendable {
                 // Talos' defaults are etcd's: heartbeat 100 ms, election 1000 ms, strict reconfig check on.
                 "--strict-reconfig-check=true",
             ],
-            outputFile: directory + "/\(name).log", environment: ["ETCD_UNSUPPORTED_ARCH": "", "PATH": "/usr/bin:/bin"])
+            outputFile: directory + "/\(name).log", // A clean environment: etcd reads every ETCD_* variable as a flag.
+            environment: ["PATH": "/usr/bin:/bin"])
         state.withLock { $0.processes[name] = process }
     }
 

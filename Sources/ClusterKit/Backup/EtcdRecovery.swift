@@ -1,8 +1,10 @@
 public import Foundation
 
 /// Disaster recovery of etcd from a snapshot, the way Talos documents it ("Disaster Recovery",
-/// siderolabs/docs `talos/v1.14/.../cluster-operations-and-maintenance/disaster-recovery.mdx`;
-/// FAILOVER-FACTS.md section 1.4):
+/// https://docs.siderolabs.com/talos/v1.13/build-and-extend-talos/cluster-operations-and-maintenance/disaster-recovery,
+/// earlier https://www.talos.dev/latest/advanced/disaster-recovery/; siderolabs/docs
+/// `talos/v1.14/.../disaster-recovery.mdx` as summarised in FAILOVER-FACTS.md section 1.4; the
+/// mechanism is Talos commit e0650218 "support etcd recovery from snapshot on bootstrap"):
 ///
 /// 1. the snapshot is checked first (etcd's trailing SHA-256);
 /// 2. refused when some control plane still has a working etcd: "restoring quorum might be a
