@@ -11,7 +11,7 @@ struct EtcdCommand: ParsableCommand {
 
             Examples:
               clusterctl etcd snapshot home --keep 7
-              clusterctl etcd restore home --from ~/.clusterctl/home/etcd-snapshots/etcd-20261130T164005.123Z.snapshot --dry-run
+              clusterctl etcd restore home --from ~/.config/clusterctl/home/etcd-snapshots/etcd-20261130T164005.123Z.snapshot --dry-run
             """,
         subcommands: [EtcdSnapshot.self, EtcdRestore.self])
 }

@@ -23,7 +23,7 @@ struct EtcdRestore: ParsableCommand {
             works, or a control plane is not ready for recovery).
 
             Examples:
-              clusterctl etcd restore home --from ~/.clusterctl/home/etcd-snapshots/etcd-20261130T164005.123Z.snapshot --dry-run
+              clusterctl etcd restore home --from ~/.config/clusterctl/home/etcd-snapshots/etcd-20261130T164005.123Z.snapshot --dry-run
               clusterctl etcd restore home --from ./db.snapshot
             """)
 
