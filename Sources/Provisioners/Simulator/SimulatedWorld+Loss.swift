@@ -1,0 +1,55 @@
+public import ClusterKit
+
+/// Losing nodes, as a dead disk, a lost host or a cut power line would: for failover playbooks,
+/// drills and their tests.
+///
+/// A lost machine's provider reports it failed; its Talos API stops answering at once; its etcd
+/// member stays listed (a dead voter that counts against quorum) until someone removes it; its
+/// Kubernetes node stays Ready until the node controller's grace period passes
+/// (``SimulationTimings/notReadyAfterLoss``), then NotReady, and stays listed until deleted.
+extension SimulatedWorld {
+    /// Loses the node now.
+    public func lose(_ node: String) {
+        failMachine(node: node)
+    }
+
+    /// Runs `body` and loses `node` once `delay` has passed on the virtual clock (if `body` is
+    /// still running then): "lose home-cp-1 at T" in the middle of a playbook or a drill.
+    public func losing<Result: Sendable>(_ node: String, after delay: Duration, during body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await self.clock.sleep(for: delay)
+                self.lose(node)
+                try await Task.sleep(for: .seconds(86_400 * 365))
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw CancellationError()
+        }
+    }
+
+    /// When a lost machine's Kubernetes node turns NotReady: nil while it is alive, or when its
+    /// kubelet never was Ready.
+    func notReadyAt(_ machine: SimulatedMachine, _ state: SimulatorState) -> Double? {
+        guard let diedAt = machine.diedAt, let readyAt = kubeletReadyAt(state, machine: machine), readyAt <= diedAt else { return nil }
+        let range = timings.notReadyAfterLoss
+        return diedAt + range.lowerBound + (range.upperBound - range.lowerBound) * StableHash.unitInterval("\(machine.providerID)/not-ready", seed: state.seed)
+    }
+
+    /// The machine a floating IP's address reaches now, when `address` is one of the cluster's
+    /// floating IPs: its holder once the routing delay after the assignment has passed.
+    /// Throws the unreachable error while it points nowhere, at a dead machine, or is still routing.
+    func floatingIPHolder(_ state: SimulatorState, cluster: String, address: String, now: Double) throws -> SimulatedMachine? {
+        guard let record = state.clusters[cluster], let name = record.floatingIPAddresses.first(where: { $0.value == address })?.key else { return nil }
+        let unreachable = ProvisionerError(.transport, "\(address):50000 is not reachable", resource: name, isTransient: true)
+        guard let target = record.floatingIPs[name], let assignedAt = record.floatingIPAssignedAt[name] ?? Optional(0),
+            now >= assignedAt + seconds(timings.floatingIPRouting)
+        else { throw unreachable }
+        guard let machine = Self.machines(state, cluster: cluster).first(where: { $0.providerID == target }), Self.isAlive(machine) else { throw unreachable }
+        return machine
+    }
+}
