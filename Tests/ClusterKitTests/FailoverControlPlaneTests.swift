@@ -208,3 +208,37 @@ import Testing
         #expect(rerun.world.bootstrapCount(cluster: "home") == 1)
     }
 }
+
+extension FailoverFaultTests {
+    @Test func providerRateLimitsAndServerErrorsAreRetried() throws {
+        let run = SimulatedRun(spec: try SimulatedRun.failoverSpec())
+        run.expectConverged(try run.up())
+        run.world.lose("home-cp-2")
+        for fault in ["ratelimit:create:hcloud*3", "5xx:delete:home-cp-2*2", "5xx:list:hcloud*2", "ratelimit:kubernetes*2"] {
+            run.world.inject(try SimulatedFault(parsing: fault))
+        }
+        let events = PlaybookEventRecorder()
+        let report = try run.failover(.controlPlaneLost, "home-cp-2", events: events)
+        #expect(report.outcome == .completed, "\(report.reason ?? "")")
+        #expect(events.events.filter { $0.kind == .retrying }.count >= 5, "\(events.events.filter { $0.kind == .retrying })")
+        #expect(run.history("home-cp-2") == [true, false])
+    }
+
+    @Test func aReplacementThatNeverBootsFailsThenARerunReplacesIt() throws {
+        let run = SimulatedRun(spec: try SimulatedRun.failoverSpec())
+        run.expectConverged(try run.up())
+        run.world.lose("home-cp-2")
+        // The new machine dies as soon as the provider accepts it.
+        run.world.inject(SimulatedFault(kind: .machineFailure, operation: .create, target: "home-cp-2"))
+        let report = try run.failover(.controlPlaneLost, "home-cp-2")
+        #expect(report.outcome == .failed)
+        #expect(report.reason?.contains("did not come up") == true, "\(report.reason ?? "")")
+        #expect(run.history("home-cp-2") == [true, false])
+        // The dead replacement is itself a lost machine: the next run replaces it.
+        let again = try run.failover(.controlPlaneLost, "home-cp-2")
+        #expect(again.outcome == .completed, "\(again.reason ?? "") \(again.steps.map(\.step.action))")
+        #expect(again.steps.map(\.step.action) == [.confirmLost, .deleteMachine, .createReplacement, .waitHealthy])
+        #expect(run.history("home-cp-2") == [true, true, false])
+        #expect(run.liveNodes == ["home-cp-1", "home-cp-2", "home-cp-home-1", "home-workers-1", "home-workers-2", "home-edge-1"])
+    }
+}

@@ -11,6 +11,12 @@ extension FailoverPlaybook {
     func replacementPlan(role: NodeRole, observed: FailoverObservation) throws(ClusterError) -> [PlaybookStep] {
         let node = try lostNode()
         guard let placement = NodeOperations(spec: spec, backend: backend).placement(ofNode: node, observed: observed.cluster) else {
+            if let (provider, reason) = observed.cluster.unreachableProviders.min(by: { $0.key < $1.key }) {
+                // The planner leaves an unreadable provider's pools alone, so the node may well be one of them.
+                throw ClusterError(
+                    .refused, "provider \(provider) cannot be read (\(reason)), so where \(node) belongs and whether it exists cannot be known",
+                    hint: "bring the provider back (its API, or the host it runs on), then run the playbook again")
+            }
             let names = observed.cluster.machines.map(\.identity.node).joined(separator: ", ")
             throw ClusterError(.notFound, "no pool of cluster \(spec.name) has a node \(node)", hint: names.isEmpty ? "the cluster has no machines" : "nodes: \(names)")
         }

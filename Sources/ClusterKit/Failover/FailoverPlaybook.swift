@@ -63,9 +63,18 @@ public struct FailoverPlaybook: Sendable {
 
     var time: any TimeSource { backend.time }
 
-    /// Reads the cluster once, as ``plan(observed:)`` needs it.
+    /// Reads the cluster as ``plan(observed:)`` needs it. A provider whose inventory cannot be
+    /// read is asked again a few times (a 429 or a 5xx passes), since a playbook must not take an
+    /// unreadable inventory for a machine gone.
     public func observe() async throws -> FailoverObservation {
-        try await FailoverObservation.observe(spec: spec, backend: backend)
+        var observed = try await FailoverObservation.observe(spec: spec, backend: backend)
+        var attempt = 1
+        while !observed.cluster.unreachableProviders.isEmpty, attempt < min(options.retry.maxAttempts, 4) {
+            try await time.sleep(for: options.retry.delay(afterAttempt: attempt, key: "failover/observe", requested: nil))
+            observed = try await FailoverObservation.observe(spec: spec, backend: backend)
+            attempt += 1
+        }
+        return observed
     }
 
     /// The steps the playbook would take now; empty when nothing needs doing.
