@@ -28,7 +28,7 @@ struct Clusterctl: ParsableCommand {
               137  the simulator injected a crash (--inject crash:...)
             """,
         subcommands: [
-            Validate.self, PlanCommand.self, Up.self, Status.self, NodeCommand.self, Failover.self, Down.self, GenCommand.self,
+            Validate.self, PlanCommand.self, Up.self, Status.self, NodeCommand.self, Failover.self, Watch.self, Down.self, GenCommand.self,
             SecretsCommand.self, ImageCommand.self,
         ]
     )

@@ -91,7 +91,9 @@ public struct FailoverWatcher: Sendable {
                 for machine in await listMachines() {
                     let name = machine.identity.node
                     if nodes[name]?.machine.providerID != machine.providerID {
-                        nodes[name] = NodeWatch(machine: machine)
+                        // A machine its provider reports failed or stopped was part of the
+                        // cluster; one that is merely silent may still be booting.
+                        nodes[name] = NodeWatch(machine: machine, seenAlive: machine.phase == .failed || machine.phase == .stopped)
                     } else {
                         nodes[name]?.machine = machine
                     }
