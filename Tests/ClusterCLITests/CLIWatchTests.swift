@@ -71,3 +71,21 @@ import Testing
         #expect(usage.status == 2 && usage.stderr.contains("--simulate needs --for"), "\(usage.stderr)")
     }
 }
+
+extension CLIWatchTests {
+    @Test func installWritesARestartingUnitWithoutSecrets() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let units = cli.workDirectory.appendingPathComponent("units")
+        let install = try cli.run(["watch", "home", "--install", "--unit-dir", units.path], environment: ["HCLOUD_TOKEN": "secret-token-value"])
+        #expect(install.status == 0, "\(install.stderr)")
+        let unit = try String(contentsOf: units.appendingPathComponent("clusterctl-watch-home.service"), encoding: .utf8)
+        #expect(unit.contains("Restart=on-failure"))
+        #expect(unit.contains("EnvironmentFile=-/etc/clusterctl/home.env"))
+        #expect(unit.contains(" watch \"\(cli.workDirectory.path)/clusters/home.yaml\"") || unit.contains("clusters/home.yaml\" --metrics-address 127.0.0.1 --metrics-port 9464"), "\(unit)")
+        #expect(!unit.contains("secret-token-value"))
+        #expect(install.stderr.contains("systemctl enable --now clusterctl-watch-home.service"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: units.appendingPathComponent("clusterctl-watch-home.service").path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o644)
+    }
+}

@@ -125,7 +125,10 @@ public struct FailoverWatcher: Sendable {
                 if !watch.ingressHandled {
                     nodes[name]?.ingressHandled = true
                     if spec.failover?.ingressIP != nil, try await holdsIngress(watch.machine) {
-                        if let outcome = try await runPlaybook(.ingressIP, node: nil, emit: emit) { report.playbooks.append(outcome) }
+                        let outcome = try await runPlaybook(.ingressIP, node: nil, emit: emit)
+                        if let outcome { report.playbooks.append(outcome) }
+                        // Locked out, or no candidate yet: try again on the next round.
+                        if outcome?.succeeded != true { nodes[name]?.ingressHandled = false }
                     }
                 }
                 if !watch.replacementHandled, time.now - detected >= replacement.nodeLostAfter {

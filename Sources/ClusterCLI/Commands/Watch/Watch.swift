@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterKit
+import Foundation
 
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,8 +19,15 @@ struct Watch: ParsableCommand {
 
             Under --simulate, --for says how much simulated time to watch.
 
+            --install writes a systemd unit (clusterctl-watch-CLUSTER.service, restarted on
+            failure) instead of watching; provider tokens go in /etc/clusterctl/CLUSTER.env
+            (mode 0600), never in the unit. Running the watcher inside the cluster instead
+            (one replica holding a Lease) cannot cover losing the whole control plane: the
+            watcher would go down with it.
+
             Examples:
               clusterctl watch home
+              clusterctl watch home --install
               clusterctl watch home --metrics-port 0
               clusterctl watch home --simulate --for 15m -o json
             """)
@@ -37,7 +45,16 @@ struct Watch: ParsableCommand {
     @Option(help: "The metrics endpoint's port; 0 picks a free one (printed on stderr).")
     var metricsPort: UInt16 = 9464
 
+    @Flag(help: "Write a systemd service unit that runs this watch, instead of watching.")
+    var install = false
+
+    @Option(name: .customLong("unit-dir"), help: "Where --install writes the unit.")
+    var unitDirectory = "/etc/systemd/system"
+
     func validate() throws {
+        if install && cluster.simulate {
+            throw ValidationError("--install writes a unit for the real cluster; drop --simulate")
+        }
         if cluster.simulate && duration == nil {
             throw ValidationError("--simulate needs --for: simulated time runs as fast as the machine allows, so a watch must say how long")
         }
@@ -45,6 +62,10 @@ struct Watch: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if install {
+                try writeUnit(spec: try Session(cluster).spec)
+                return
+            }
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
             try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
             var options = cluster
@@ -71,5 +92,23 @@ struct Watch: ParsableCommand {
             if report.playbooks.contains(where: { !$0.succeeded }) { throw ExitCode(ExitStatus.failed) }
             try session.verdict.finish()
         }
+    }
+
+    /// Writes the unit (0644: systemd units are world-readable and carry no secret).
+    private func writeUnit(spec: ClusterSpec) throws {
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: workingDirectory).appendingPathComponent(path).standardizedFileURL.path
+        }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? absolute(CommandLine.arguments[0])
+        let unit = WatcherServiceUnit(
+            cluster: spec.name, executable: executable, specPath: absolute(cluster.specPath), workingDirectory: workingDirectory,
+            home: ProcessInfo.processInfo.environment["CLUSTERCTL_HOME"].map(absolute), metricsAddress: metricsAddress, metricsPort: metricsPort)
+        let directory = URL(fileURLWithPath: unitDirectory)
+        if !SecureFile.exists(directory) { try SecureFile.ensureDirectory(directory) }
+        let url = directory.appendingPathComponent(unit.fileName)
+        try SecureFile.write(unit.text, to: url, mode: 0o644)
+        Terminal.out("wrote \(url.path)")
+        Terminal.error("put the provider tokens in \(unit.environmentFile) (mode 0600), then: systemctl daemon-reload && systemctl enable --now \(unit.fileName)")
     }
 }
