@@ -53,3 +53,21 @@ extension SimulatedWorld {
         return machine
     }
 }
+
+extension SimulatedWorld {
+    /// The fastest a lost node's replacement could be back in this world: one create call, its
+    /// boot, install and reboot, then its kubelet Ready and, for a control plane, its etcd
+    /// join through promotion. No detection, polling or retries: the floor a failover's RTO is
+    /// compared against.
+    public func replacementFloor(_ node: NodePlan) -> Duration {
+        let seed = snapshot().seed
+        let timing = providerTimings(node.provider)
+        let name = node.identity.node
+        var chain = seconds(timing.apiLatency) + duration(timing.boot, seed: seed, node: name, process: "boot")
+        if !timing.acceptsUserData { chain += seconds(timings.talosLatency) }
+        chain += duration(timings.installAndReboot, seed: seed, node: name, process: "install")
+        let kubelet = duration(timings.kubeletReady, seed: seed, node: name, process: "kubelet")
+        let join = node.identity.role == .controlPlane ? duration(timings.etcdJoin, seed: seed, node: name, process: "etcd-join") : 0
+        return .milliseconds(Int64(((chain + max(kubelet, join)) * 1000).rounded()))
+    }
+}
