@@ -76,3 +76,22 @@ import Testing
         #expect(none.reason?.contains("no healthy node in the candidate pools") == true, "\(none.reason ?? "")")
     }
 }
+
+extension FailoverWorkerAndIngressTests {
+    @Test(arguments: ["crash:resources:home-cp-2", "crash:list:hcloud@6"])
+    func aCrashWhileMovingTheIPThenARerunFinishes(_ fault: String) throws {
+        let run = SimulatedRun(spec: try SimulatedRun.failoverSpec())
+        run.expectConverged(try run.up())
+        run.world.lose("home-cp-1")
+        run.world.inject(try SimulatedFault(parsing: fault))
+        let crashed = try run.failover(.ingressIP, nil)
+        #expect(run.world.isCrashed, "the fault \(fault) did not fire")
+        #expect(crashed.outcome != .completed)
+        let rerun = run.restarted()
+        let report = try rerun.failover(.ingressIP, nil)
+        #expect(report.succeeded, "\(fault): \(report.reason ?? "")")
+        #expect(report.ingressHolder == "home-cp-2")
+        #expect(report.steps.last?.step.action == .verifyIngress)
+        #expect(report.steps.last?.outcome != .failed)
+    }
+}

@@ -26,11 +26,14 @@ extension FailoverPlaybook {
             guard observed.isHealthy(machine) else {
                 throw ClusterError(.refused, "\(wanted) is not healthy (\(observed.problems(of: machine).joined(separator: ", "))); the IP was not moved")
             }
-            if holder?.providerID == machine.providerID { return IngressPlan(steps: [], holder: machine) }
+            if holder?.providerID == machine.providerID {
+                return IngressPlan(steps: [PlaybookStep(.verifyIngress, node: wanted, "check that \(address) answers at \(wanted)")], holder: machine)
+            }
             return IngressPlan(steps: moveSteps(to: machine, from: holder, address: address), holder: machine)
         }
         if let holder, candidates.contains(holder), observed.isHealthy(holder) {
-            return IngressPlan(steps: [], holder: holder)
+            // Still check it answers there: a killed run may have assigned it and died before looking.
+            return IngressPlan(steps: [PlaybookStep(.verifyIngress, node: holder.identity.node, "check that \(address) answers at \(holder.identity.node)")], holder: holder)
         }
         guard let next = candidates.first(where: { $0.providerID != holder?.providerID && observed.isHealthy($0) }) else {
             throw ClusterError(
@@ -76,12 +79,18 @@ extension FailoverPlaybook {
             throw ClusterError(.refused, "the floating IP no longer points at \(node)", hint: "run the playbook again")
         }
         run.report.ingressHolder = node
-        let assigned = run.ingressAssignedAt ?? time.now
+        let assigned = run.ingressAssignedAt
         var viaIP = machine
         viaIP.addresses = [address]
         let deadline = time.now + options.ingressTimeout
+        var probes = 0
         while time.now < deadline {
+            probes += 1
             if let status = try? await backend.talos.status(of: viaIP), status.stage == .running {
+                guard let assigned else {
+                    // Not moved by this run: answering at once means nothing was left to do.
+                    return (probes == 1 ? .alreadyDone : .done, "\(address) answers at \(node)")
+                }
                 let after = time.now - assigned
                 run.report.ingressReachableAfter = after
                 return (.done, "\(address) answers at \(node), \(after.formattedSeconds) after the assignment")

@@ -126,6 +126,9 @@ public struct FailoverPlaybook: Sendable {
                 return run.finish(outcome: refused ? .refused : .failed, reason: "\(step.action.rawValue): \(oneLine(error))")
             }
         }
+        if run.report.steps.allSatisfy({ $0.outcome == .alreadyDone }) {
+            return run.finish(outcome: .nothingToDo, reason: nothingToDoReason(observed))
+        }
         return run.finish(outcome: .completed, reason: nil)
     }
 
