@@ -242,3 +242,18 @@ extension FailoverFaultTests {
         #expect(run.liveNodes == ["home-cp-1", "home-cp-2", "home-cp-home-1", "home-workers-1", "home-workers-2", "home-edge-1"])
     }
 }
+
+extension FailoverControlPlaneTests {
+    @Test func aControlPlaneWhoseMachineVanishedIsReplaced() throws {
+        let run = SimulatedRun(spec: try SimulatedRun.failoverSpec())
+        run.expectConverged(try run.up())
+        // Deleted in the provider's console: no machine, but etcd and Kubernetes still list it.
+        run.world.lose("home-cp-home-1", .vanished)
+        let steps = try run.dryRun(.controlPlaneLost, "home-cp-home-1").get()
+        #expect(steps.map(\.action) == [.removeEtcdMember, .deleteKubernetesNode, .createReplacement, .waitHealthy])
+        let report = try run.failover(.controlPlaneLost, "home-cp-home-1")
+        #expect(report.outcome == .completed, "\(report.reason ?? "")")
+        #expect(run.history("home-cp-home-1") == [true, false])
+        #expect(run.world.bootstrapCount(cluster: "home") == 1)
+    }
+}

@@ -8,9 +8,30 @@ public import ClusterKit
 /// Kubernetes node stays Ready until the node controller's grace period passes
 /// (``SimulationTimings/notReadyAfterLoss``), then NotReady, and stays listed until deleted.
 extension SimulatedWorld {
+    /// How a node is lost.
+    public enum Loss: Sendable {
+        /// The machine dies in place: its provider reports it failed (a dead disk, a host crash).
+        case failed
+        /// The machine is gone from its provider altogether (deleted in the console, a host
+        /// reinstalled): the provider no longer lists it.
+        case vanished
+    }
+
     /// Loses the node now.
-    public func lose(_ node: String) {
-        failMachine(node: node)
+    public func lose(_ node: String, _ loss: Loss = .failed) {
+        switch loss {
+        case .failed:
+            failMachine(node: node)
+        case .vanished:
+            change { state, now in
+                for (name, provider) in state.providers {
+                    for index in provider.machines.indices where provider.machines[index].identity.node == node && !provider.machines[index].deleted {
+                        state.providers[name]?.machines[index].deleted = true
+                        state.providers[name]?.machines[index].diedAt = now
+                    }
+                }
+            }
+        }
     }
 
     /// Runs `body` and loses `node` once `delay` has passed on the virtual clock (if `body` is
