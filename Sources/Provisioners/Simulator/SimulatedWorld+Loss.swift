@@ -42,7 +42,6 @@ extension SimulatedWorld {
             group.addTask {
                 try await self.clock.sleep(for: delay)
                 self.lose(node)
-                try await Task.sleep(for: .seconds(86_400 * 365))
                 return nil
             }
             defer { group.cancelAll() }
