@@ -66,6 +66,8 @@ struct Run: Sendable {
     let endpointIP = OneShot<String?>()
     /// The node that takes the ingress floating IP when nothing holds it yet.
     let ingressHolder: String?
+    /// The node operations this run shares with `node add/remove` and the failover playbooks.
+    let operations: NodeOperations
 
     var backend: ClusterBackend { executor.backend }
     var time: any TimeSource { executor.backend.time }
@@ -84,17 +86,18 @@ struct Run: Sendable {
             alreadyBootstrapped: observed.etcdBootstrapped)
         self.watcher = ReadinessWatcher(kubernetes: executor.backend.kubernetes, time: executor.backend.time, interval: executor.options.pollInterval)
         let candidates = executor.spec.failover?.ingressIP?.candidatePools ?? []
+        self.operations = NodeOperations(
+            spec: executor.spec, backend: executor.backend, retry: executor.options.retry, pollInterval: executor.options.pollInterval,
+            start: start, events: executor.events)
         self.ingressHolder = candidates.lazy.compactMap { pool in plan.desired.first { $0.identity.pool == pool }?.identity.node }.first
     }
 
     func emit(_ stage: Stage, _ subject: String?, _ kind: ExecutionEvent.Kind, _ message: String) {
-        executor.events(ExecutionEvent(elapsed: time.now - start, stage: stage, subject: subject, kind: kind, message: message))
+        operations.emit(stage, subject, kind, message)
     }
 
     func retrying<Result: Sendable>(_ stage: Stage, _ subject: String, _ what: String, _ operation: () async throws -> Result) async throws -> Result {
-        try await options.retry.run(key: "\(subject)/\(what)", time: time, onRetry: { attempt, error, pause in
-            emit(stage, subject, .retrying, "\(what): \(error) — retry \(attempt + 1)/\(options.retry.maxAttempts) in \(pause.formattedSeconds)")
-        }, operation)
+        try await operations.retrying(stage, subject, what, operation)
     }
 
     /// Runs `operation`, failing with a timeout error naming `what` if it takes longer than `limit`.

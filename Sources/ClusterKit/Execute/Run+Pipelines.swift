@@ -41,26 +41,14 @@ extension Run {
     }
 
     func floatingIPProvisioner() throws(ClusterError) -> any FloatingIPProvisioner {
-        guard let ingress = executor.spec.failover?.ingressIP else {
-            throw ClusterError(.invalidSpec, "the endpoint names a floating IP but failover.ingressIP does not define it")
-        }
-        guard let provisioner = try backend.provisioner(ingress.provider) as? any FloatingIPProvisioner else {
-            throw ClusterError(.invalidSpec, "provider \(ingress.provider) cannot hold floating IPs")
-        }
-        return provisioner
+        try operations.floatingIPProvisioner()
     }
 
     /// Points the ingress floating IP at this node when it is the preferred holder and the IP
     /// points nowhere, or at a machine that no longer runs.
     func claimIngress(_ machine: ObservedMachine) async throws {
-        guard machine.identity.node == ingressHolder, let ingress = executor.spec.failover?.ingressIP else { return }
-        let provisioner = try floatingIPProvisioner()
-        let cluster = executor.spec.name
-        let target = try await retrying(.machines, ingress.name, "floating IP target") { try await provisioner.floatingIPTarget(named: ingress.name, cluster: cluster) }
-        let running = Set(observed.machines.filter { $0.phase == .running }.map(\.providerID))
-        if let target, target == machine.providerID || running.contains(target) { return }
-        let address = try await retrying(.machines, ingress.name, "assign floating IP") { try await provisioner.assignFloatingIP(named: ingress.name, cluster: cluster, to: machine) }
-        emit(.machines, machine.identity.node, .progress, "holds the ingress floating IP \(address)")
+        guard machine.identity.node == ingressHolder, executor.spec.failover?.ingressIP != nil else { return }
+        try await operations.claimIngress(for: machine, running: Set(observed.machines.filter { $0.phase == .running }.map(\.providerID)))
     }
 
     /// Takes one node from wherever it is to Ready (or to the `--until` stage).
@@ -177,51 +165,9 @@ extension Run {
     }
 
     func deleteMachine(_ machine: ObservedMachine) async throws {
-        let name = machine.identity.node
-        let provisioner = try backend.provisioner(machine.provider)
         let bootstrapped = await coordinator.isBootstrapped
-        if machine.identity.role == .controlPlane, observed.etcdBootstrapped || bootstrapped {
-            try await removeFromEtcd(machine)
-        }
-        if (try? await backend.kubernetes.isAPIServerUp()) == true {
-            try await retrying(.machines, name, "drain") { try await backend.kubernetes.drainAndDelete(node: name, time: time) }
-        }
-        let limiter = limiters[machine.provider]
-        try await retrying(.machines, name, "delete") {
-            guard let limiter else { return try await provisioner.deleteMachine(machine) }
-            return try await limiter.run { try await provisioner.deleteMachine(machine) }
-        }
-    }
-
-    /// Removes a control plane's etcd member through a control plane that stays, before its
-    /// machine goes. etcd's rule is remove, then add (../shared/reference/FAILOVER-FACTS.md): a
-    /// machine deleted with its member still listed leaves a dead voter that counts against
-    /// quorum until someone removes it by hand. So when no peer can remove it, the machine is kept
-    /// and the error says why. A member that is not listed (it never joined, or a crashed run
-    /// removed it already) needs nothing.
-    private func removeFromEtcd(_ machine: ObservedMachine) async throws {
-        let name = machine.identity.node
-        let peers = observed.machines.filter { $0.identity.role == .controlPlane && $0.identity.node != name && $0.phase == .running }
-        guard !peers.isEmpty else {
-            emit(.machines, name, .progress, "no other control plane runs: its etcd goes with it")
-            return
-        }
-        var refusals: [String] = []
-        for peer in peers {
-            do {
-                let members = try await retrying(.machines, name, "etcd members") { try await backend.talos.etcdMembers(via: peer) }
-                guard members.contains(where: { $0.hostname == name }) else { return }
-                try await retrying(.machines, name, "remove etcd member") { try await backend.talos.removeEtcdMember(named: name, via: peer) }
-                emit(.machines, name, .progress, "etcd member removed through \(peer.identity.node)")
-                return
-            } catch {
-                refusals.append("through \(peer.identity.node): \(oneLine(error))")
-                emit(.machines, name, .progress, "could not remove the etcd member through \(peer.identity.node): \(oneLine(error))")
-            }
-        }
-        throw ClusterError(
-            .refused, "the etcd member of \(name) could not be removed, so its machine was kept (" + refusals.joined(separator: "; ") + ")",
-            hint: "deleting the machine first would leave a dead voting member in etcd; bring etcd to health (`clusterctl status`), then run the command again")
+        try await operations.removeNode(
+            machine, peers: observed.machines, etcdBootstrapped: observed.etcdBootstrapped || bootstrapped, limiter: limiters[machine.provider])
     }
 
     /// Installs Flux once the Kubernetes API answers, unless it already points at the spec's path.
@@ -246,36 +192,9 @@ extension Run {
         }
     }
 
-    /// Every wanted node Ready, etcd with one member per control plane, Flux ready.
+    /// Every wanted node Ready, etcd with one voting member per control plane, Flux ready.
     func checkHealth() async throws {
-        let spec = executor.spec
-        emit(.health, nil, .started, "checking cluster health")
-        let wanted = Set(plan.desired.map(\.identity.node))
-        let controlPlanes = plan.desired.filter { $0.identity.role == .controlPlane }.count
-        let deadline = time.now + .seconds(600)
-        var problems: [String] = []
-        repeat {
-            problems = []
-            let nodes = try await retrying(.health, "cluster", "node list") { try await backend.kubernetes.nodes() }
-            let ready = Set(nodes.filter(\.ready).map(\.name))
-            let notReady = wanted.subtracting(ready).sorted()
-            if !notReady.isEmpty { problems.append("not Ready: " + notReady.joined(separator: ", ")) }
-            let machines = try await ObservedCluster.observe(spec: spec, backend: backend)
-            // Learners do not count: they are promoted once caught up.
-            let voters = machines.etcdMembers.filter { !$0.isLearner }.count
-            if voters != controlPlanes {
-                problems.append("etcd has \(voters) voting members, the spec has \(controlPlanes) control planes")
-            }
-            if let gitops = spec.gitops {
-                let status = try await backend.gitops.status()
-                if status?.matches(gitops) != true { problems.append("Flux is not pointed at \(gitops.path)") }
-                else if status?.ready != true { problems.append("Flux is not ready yet") }
-            }
-            if problems.isEmpty { break }
-            try await time.sleep(for: options.pollInterval)
-        } while time.now < deadline
-        guard problems.isEmpty else { throw ClusterError(.timeout, "the cluster is not healthy: " + problems.joined(separator: "; ")) }
-        emit(.health, nil, .succeeded, "healthy: \(wanted.count) nodes Ready, etcd \(controlPlanes)/\(controlPlanes)" + (spec.gitops != nil ? ", Flux ready" : ""))
+        try await operations.waitUntilHealthy(NodeOperations.ExpectedHealth(plan: plan, spec: executor.spec))
     }
 }
 

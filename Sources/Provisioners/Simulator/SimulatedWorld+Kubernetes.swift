@@ -42,9 +42,10 @@ extension SimulatedWorld {
     func kubernetesNodes(cluster: String) async throws -> [KubernetesNodeStatus] {
         try await kubernetesCall(cluster: cluster) { objects, state, now in
             let machines = Self.machinesByID(state, cluster: cluster)
-            return (state.clusters[cluster]?.kubernetesNodes ?? [:]).sorted { $0.key < $1.key }.map { name, providerID in
+            // A deleted Node object is gone at once, whatever became of its machine.
+            return (state.clusters[cluster]?.kubernetesNodes ?? [:]).filter { !objects.deregistered.contains($0.value) }.sorted { $0.key < $1.key }.map { name, providerID in
                 let machine = machines[providerID]
-                let ready = self.isNodeReady(machine, now: now)
+                let ready = self.isNodeReady(machine, state, now: now)
                 return KubernetesNodeStatus(
                     name: name, ready: ready, roles: machine?.config?.role == .controlPlane ? ["control-plane"] : [],
                     unschedulable: objects.cordoned.contains(name),
@@ -132,8 +133,12 @@ extension SimulatedWorld {
         Dictionary(machines(state, cluster: cluster).map { ($0.providerID, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    private func isNodeReady(_ machine: SimulatedMachine?, now: Double) -> Bool {
-        machine.map { Self.isAlive($0) && Self.talosStage($0, now: now) == .running } ?? false
+    private func isNodeReady(_ machine: SimulatedMachine?, _ state: SimulatorState, now: Double) -> Bool {
+        guard let machine else { return false }
+        if Self.isAlive(machine) && Self.talosStage(machine, now: now) == .running { return true }
+        // A lost node's kubelet stops posting, but the node stays Ready until the node controller's
+        // grace period runs out (see SimulatedWorld+Loss.swift).
+        return notReadyAt(machine, state).map { now < $0 } ?? false
     }
 
     static func nodeNotFound(_ node: String) -> ProvisionerError {
@@ -200,7 +205,7 @@ extension SimulatedWorld {
         // workload tolerates the control-plane taint. No such node leaves the pod Pending.
         func place(_ workload: SimulatedWorkload) -> String? {
             let candidates = nodes.filter { name, providerID in
-                guard !objects.cordoned.contains(name), let machine = machines[providerID], isNodeReady(machine, now: now) else { return false }
+                guard !objects.cordoned.contains(name), let machine = machines[providerID], isNodeReady(machine, state, now: now) else { return false }
                 return workload.onControlPlanes || machine.config?.role != .controlPlane
             }.keys
             return candidates.min { lhs, rhs in

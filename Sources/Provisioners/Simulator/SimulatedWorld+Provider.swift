@@ -124,11 +124,12 @@ extension SimulatedWorld {
     }
 
     func assignFloatingIP(provider: String, name: String, cluster: String, to machine: ObservedMachine) async throws -> String {
-        try await perform(.resources, provider: provider, node: machine.identity.node, latency: providerTimings(provider).apiLatency) { state, _ in
+        try await perform(.resources, provider: provider, node: machine.identity.node, latency: providerTimings(provider).apiLatency) { state, now in
             guard let address = state.clusters[cluster]?.floatingIPAddresses[name] else {
                 throw ProvisionerError(.notFound, "floating IP \(name) does not exist; run up first", provider: provider, resource: name)
             }
             state.clusters[cluster, default: .init()].floatingIPs[name] = machine.providerID
+            state.clusters[cluster, default: .init()].floatingIPAssignedAt[name] = now
             return address
         }
     }

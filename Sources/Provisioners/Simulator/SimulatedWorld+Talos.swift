@@ -5,6 +5,9 @@ import Foundation
 extension SimulatedWorld {
     /// The live machine's record, or a not-found error naming it.
     private func record(_ state: SimulatorState, _ machine: ObservedMachine) throws -> SimulatedMachine {
+        if let address = machine.addresses.first, let routed = try floatingIPHolder(state, cluster: machine.identity.cluster, address: address, now: seconds(clock.now)) {
+            return routed
+        }
         guard let record = state.providers[machine.provider]?.machines.first(where: { $0.providerID == machine.providerID && !$0.deleted }) else {
             throw ProvisionerError(.notFound, "machine \(machine.providerID) does not exist", provider: machine.provider, resource: machine.identity.node)
         }

@@ -57,6 +57,8 @@ public struct SimulatorState: Sendable, Codable, Hashable {
         var floatingIPs: [String: String] = [:]
         /// Floating IPs that exist: name -> address.
         var floatingIPAddresses: [String: String] = [:]
+        /// When each floating IP was last assigned: name -> virtual time.
+        var floatingIPAssignedAt: [String: Double] = [:]
     }
 
     struct GitOpsRecord: Sendable, Codable, Hashable {
@@ -108,5 +110,6 @@ extension SimulatorState.ClusterState {
         gitops = try container.decodeIfPresent(SimulatorState.GitOpsRecord.self, forKey: .gitops)
         floatingIPs = try container.decodeIfPresent([String: String].self, forKey: .floatingIPs) ?? [:]
         floatingIPAddresses = try container.decodeIfPresent([String: String].self, forKey: .floatingIPAddresses) ?? [:]
+        floatingIPAssignedAt = try container.decodeIfPresent([String: Double].self, forKey: .floatingIPAssignedAt) ?? [:]
     }
 }

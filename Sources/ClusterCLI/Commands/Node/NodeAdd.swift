@@ -56,15 +56,10 @@ struct NodeAdd: ParsableCommand {
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let observed = try await ObservedCluster.observe(spec: grown, backend: backend)
                 verdict.record(observed, action: "its pools were left alone")
-                let full = Planner.plan(spec: grown, observed: observed)
-                let creates = full.changes.filter { if case .create(let node) = $0 { node.identity.pool == poolName } else { false } }
-                let newNodes = Set(creates.map(\.node))
-                let plan = Plan(
-                    cluster: grown.name, desired: full.desired.filter { newNodes.contains($0.identity.node) }, changes: creates,
-                    bootstrapNode: nil, installsGitOps: false, notes: [])
+                let operations = NodeOperations(spec: grown, backend: backend, events: progress.handle)
+                let plan = operations.convergePlan(operations.growth(ofPool: poolName, observed: observed), observed: observed)
                 Terminal.error(PlanDocument.text(plan, spec: grown) + "\n")
-                let executor = ClusterExecutor(spec: grown, backend: backend, options: .init(until: .bootstrap), events: progress.handle)
-                return try await executor.apply(plan, observed: observed)
+                return try await operations.createAndConverge(plan.desired, observed: observed)
             }
             progress.finish()
             try ReportPrinter.print(report, output: output.output, simulated: cluster.simulate, problems: session.verdict.failures)

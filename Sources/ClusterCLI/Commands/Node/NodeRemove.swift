@@ -56,17 +56,13 @@ struct NodeRemove: ParsableCommand {
             if machine.identity.role == .controlPlane {
                 // Leaving etcd needs the Talos API; deleting the machine without it would leave a dead member.
                 try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
-                let others = observed.machines.filter { $0.identity.role == .controlPlane && $0.identity.node != node && $0.phase == .running }
-                guard !others.isEmpty else {
-                    throw ClusterError(.refused, "\(node) is the last running control-plane node; removing it would destroy the cluster", hint: "use `clusterctl down` to destroy the whole cluster")
-                }
-                if others.count % 2 == 0 { Terminal.error("warning: \(others.count) control planes remain, an even number tolerates no more failures than \(others.count - 1)") }
+            }
+            for warning in try NodeOperations.checkRemovable(machine, observed: observed) {
+                Terminal.error("warning: \(warning)")
             }
             let progress = ProgressView(output: output.output)
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
-                let plan = Plan(cluster: spec.name, desired: [], changes: [.delete(machine, reason: "removed by request")], bootstrapNode: nil, installsGitOps: false, notes: [])
-                let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: .bootstrap), events: progress.handle)
-                return try await executor.apply(plan, observed: observed)
+                try await NodeOperations(spec: spec, backend: backend, events: progress.handle).remove(machine, reason: "removed by request", observed: observed)
             }
             progress.finish()
             if report.succeeded, let pool = spec.pool(named: machine.identity.pool), pool.count > 0 {
