@@ -90,6 +90,15 @@ final class FluxInstallerFixture: @unchecked Sendable {
         return generated
     }
 
+    /// A `flux-system` Secret someone made by hand (with its Namespace) before clusterctl ran.
+    func seedSecret(_ key: FluxDeployKey, knownHosts: String) {
+        store.seed(.object(["apiVersion": "v1", "kind": "Namespace", "metadata": .object(["name": "flux-system"])]))
+        store.seed(.object([
+            "apiVersion": "v1", "kind": "Secret", "metadata": .object(["name": "flux-system", "namespace": "flux-system"]),
+            "stringData": .object(["identity": .string(key.privateKeyPEM), "identity.pub": .string(key.publicKeyLine), "known_hosts": .string(knownHosts)]),
+        ]))
+    }
+
     /// An object as the API holds it now.
     func object(_ apiVersion: String, _ kind: String, _ name: String = "flux-system", namespace: String? = "flux-system") -> JSONValue? {
         store.object(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name)

@@ -82,11 +82,7 @@ struct FluxInstallerTests {
         let generated = try fixture.authorizeGeneratedKey()
         // A Secret someone made by hand: the cluster's key, with a comment in known_hosts.
         let knownHosts = "# pinned by ops\n" + (try String(contentsOfFile: fixture.knownHostsFile, encoding: .utf8))
-        fixture.store.seed(.object(["apiVersion": "v1", "kind": "Namespace", "metadata": .object(["name": "flux-system"])]))
-        fixture.store.seed(.object([
-            "apiVersion": "v1", "kind": "Secret", "metadata": .object(["name": "flux-system", "namespace": "flux-system"]),
-            "stringData": .object(["identity": .string(generated.privateKeyPEM), "identity.pub": .string(generated.publicKeyLine), "known_hosts": .string(knownHosts)]),
-        ]))
+        fixture.seedSecret(generated, knownHosts: knownHosts)
         let first = try await fixture.installer().install(fixture.spec(credentials: false), force: false)
         #expect(first.secret == .kept)
         #expect(fixture.secretData()?["known_hosts"] == knownHosts)
@@ -124,14 +120,7 @@ struct FluxInstallerTests {
         let generated = try fixture.authorizeGeneratedKey()
         // The cluster's Secret pins a host key the server does not have: clusterctl's push (with
         // the right known_hosts) works, source-controller's fetch is refused.
-        fixture.store.seed(.object(["apiVersion": "v1", "kind": "Namespace", "metadata": .object(["name": "flux-system"])]))
-        fixture.store.seed(.object([
-            "apiVersion": "v1", "kind": "Secret", "metadata": .object(["name": "flux-system", "namespace": "flux-system"]),
-            "stringData": .object([
-                "identity": .string(generated.privateKeyPEM), "identity.pub": .string(generated.publicKeyLine),
-                "known_hosts": .string(try #require(fixture.ssh).wrongKnownHosts()),
-            ]),
-        ]))
+        fixture.seedSecret(generated, knownHosts: try #require(fixture.ssh).wrongKnownHosts())
         let installer = try fixture.installer(timeout: .seconds(600))
         let started = ContinuousClock.now
         let error = try await #require(throws: ClusterError.self) { try await installer.install(fixture.spec(credentials: false), force: false) }

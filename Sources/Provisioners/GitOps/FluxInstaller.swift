@@ -161,19 +161,20 @@ public struct FluxInstaller: GitOpsInstaller {
     }
 
     private func reconcileSecret(_ secret: FluxSourceSecret, credentialsGiven: Bool) async throws -> GitOpsInstallOutcome.SecretAction {
-        var metadata: [String: JSONValue] = ["name": .string(secret.name), "namespace": .string(secret.namespace)]
-        let stringData = JSONValue.object(secret.stringData.mapValues(JSONValue.string))
-        if let existing = try await kubernetes.object(Self.secret) {
-            // Flux replaces an existing Secret only when credentials were given (`ReconcileSourceSecret`).
-            guard credentialsGiven, Self.data(of: existing) != secret.stringData else { return .kept }
-            metadata["resourceVersion"] = existing.resourceVersion.map(JSONValue.string)
-            try await kubernetes.replace(
-                KubernetesObject(json: .object(["apiVersion": "v1", "kind": "Secret", "metadata": .object(metadata), "stringData": stringData])))
-            return .replaced
+        var object = KubernetesObject(json: .object([
+            "apiVersion": "v1", "kind": "Secret", "metadata": .object(["name": .string(secret.name), "namespace": .string(secret.namespace)]),
+            "stringData": .object(secret.stringData.mapValues(JSONValue.string)),
+        ]))
+        guard let existing = try await kubernetes.object(Self.secret) else {
+            try await kubernetes.create(object)
+            return .created
         }
-        try await kubernetes.create(
-            KubernetesObject(json: .object(["apiVersion": "v1", "kind": "Secret", "metadata": .object(metadata), "stringData": stringData])))
-        return .created
+        // Flux replaces an existing Secret only when credentials were given (`ReconcileSourceSecret`).
+        // A replace carries only these keys, so a switch from SSH to HTTPS leaves no stale key behind.
+        guard credentialsGiven, Self.data(of: existing) != secret.stringData else { return .kept }
+        object.json["metadata"]?["resourceVersion"] = existing.resourceVersion.map(JSONValue.string)
+        try await kubernetes.replace(object)
+        return .replaced
     }
 
     /// A Secret's `data`, decoded (the API returns it base64 and never returns `stringData`).
