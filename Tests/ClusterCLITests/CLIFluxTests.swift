@@ -23,6 +23,25 @@ import Testing
         #expect(table.stdout.contains("Flux ready at main@sha1:\(revision.suffix(40).prefix(8))"), "\(table.stdout)")
     }
 
+    @Test func aChangedGitOpsPathNeedsForce() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try cli.run("up", "home", "--simulate").status == 0)
+        let spec = try cli.read("clusters/home.yaml")
+        let moved = spec.replacingOccurrences(of: "path: clusters/home", with: "path: clusters/elsewhere")
+        try #require(moved != spec, "the harness spec names path clusters/home")
+        try cli.write("clusters/home.yaml", moved)
+
+        let refused = try cli.run("up", "home", "--simulate")
+        #expect(refused.status != 0)
+        #expect((refused.stdout + refused.stderr).contains("clusterctl up home --force"), "\(refused.stderr)")
+        #expect(try cli.run("status", "home", "--simulate").stdout.contains("points at clusters/home, spec says clusters/elsewhere"))
+
+        let forced = try cli.run("up", "home", "--simulate", "--force")
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try cli.run("status", "home", "--simulate").stdout.contains("Flux ready at main@sha1:"))
+    }
+
     @Test func upOffersForceWithAnExample() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
