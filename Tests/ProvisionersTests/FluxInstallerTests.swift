@@ -37,7 +37,9 @@ struct FluxInstallerTests {
         // The sync objects come last, after the Secret they name.
         #expect(Array(writes.suffix(3)) == ["CREATE Secret flux-system/flux-system", "APPLY GitRepository flux-system/flux-system", "APPLY Kustomization flux-system/flux-system"])
 
-        let status = try #require(try await fixture.installer().status())
+        // The installer a real backend builds from the admin kubeconfig reads the same.
+        let real = FluxInstaller(kubeconfig: try fixture.peer.adminKubeconfig(), cluster: "home", environment: fixture.environment)
+        let status = try #require(try await real.status())
         #expect(status.ready && !status.suspended)
         #expect(status.revision == outcome.revision)
         #expect(status.url == fixture.url && status.branch == "main" && status.path == "./clusters/home")

@@ -58,6 +58,19 @@ public struct FluxInstaller: GitOpsInstaller {
         components = { flux in try await componentsSource.load(flux, cacheDirectory: cacheDirectory, environment: environment) }
     }
 
+    /// The installer for a real cluster: git through ``GitBootstrapRepository``, the API through
+    /// the admin kubeconfig, a downloaded components release cached (and the deploy key
+    /// generated) in the cluster's clusterctl directory.
+    public init(
+        kubeconfig: Kubeconfig, cluster: String, time: any TimeSource = SystemTimeSource(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.init(
+            repository: GitBootstrapRepository(environment: environment), kubernetes: KubernetesClient(kubeconfig: kubeconfig, time: time),
+            cluster: cluster, cacheDirectory: SecretsStore.defaultDirectory(cluster: cluster, environment: environment), time: time,
+            environment: environment)
+    }
+
     static let gitRepository = KubernetesObjectReference(
         apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", namespace: FluxBootstrapLayout.namespace, name: FluxBootstrapLayout.namespace)
     static let kustomization = KubernetesObjectReference(
