@@ -70,10 +70,13 @@ public final class KubernetesAPIModel: @unchecked Sendable {
     /// Every request, `METHOD path[?query]`, in order.
     public private(set) var requests: [String] = []
     public private(set) var server: HTTPLoopbackServer?
+    /// Objects of every other kind (discovery, server-side apply, CRDs); see ``KubernetesObjectStore``.
+    public let objects: KubernetesObjectStore
 
     /// - Parameter now: seconds on any monotonic scale; the wall clock by default.
     public init(now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.now = now
+        objects = KubernetesObjectStore(now: now)
         server = try HTTPLoopbackServer { [weak self] request in
             guard let self else { return .dropConnection }
             return self.handle(request)
@@ -220,6 +223,7 @@ public final class KubernetesAPIModel: @unchecked Sendable {
                 guard request.method == "POST" else { return methodNotAllowed(request) }
                 return evict(request, namespace: parts[3], name: parts[5])
             default:
+                if let reply = objects.handle(request) { return reply }
                 return status(
                     404, reason: "NotFound", message: "the server could not find the requested resource",
                     details: ["causes": [["reason": "UnexpectedServerResponse", "message": "404 page not found"]]])

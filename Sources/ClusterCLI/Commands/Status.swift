@@ -63,6 +63,9 @@ struct StatusDocument: Encodable {
     var etcdMembers: [String]
     var apiServer: String
     var flux: String
+    /// The revision Flux applied and whether it is Ready there (nil when Flux is not installed).
+    var fluxRevision: String?
+    var fluxReady: Bool?
     var drift: [String]
     var unreachableProviders: [String: String]
 
@@ -72,6 +75,8 @@ struct StatusDocument: Encodable {
         case kubernetesVersion = "kubernetes_version"
         case etcdMembers = "etcd_members"
         case apiServer = "api_server"
+        case fluxRevision = "flux_revision"
+        case fluxReady = "flux_ready"
         case unreachableProviders = "unreachable_providers"
     }
 
@@ -94,7 +99,9 @@ struct StatusDocument: Encodable {
         apiServer = observed.kubernetesNodes == nil ? (observed.etcdBootstrapped ? "down" : "not bootstrapped") : "up"
         if let gitops = spec.gitops {
             if let status = observed.gitops {
-                flux = status.matches(gitops) ? (status.ready ? "ready (\(status.path))" : "reconciling (\(status.path))") : "points at \(status.path), spec says \(gitops.path)"
+                fluxRevision = status.revision
+                fluxReady = status.ready
+                flux = status.matches(gitops) ? status.summary : "points at \(status.path), spec says \(gitops.path)"
             } else {
                 flux = "not installed"
             }

@@ -15,6 +15,7 @@ struct Up: ParsableCommand {
               clusterctl up home --simulate
               clusterctl up home --until machines
               clusterctl up home --simulate --inject ratelimit:create:hcloud*3 -o json
+              clusterctl up home --force    # Flux reconciles another gitops url/branch/path: re-point it
             """)
 
     @OptionGroup var cluster: ClusterOptions
@@ -23,6 +24,9 @@ struct Up: ParsableCommand {
 
     @Option(help: "Stop cleanly after this stage.")
     var until: Stage?
+
+    @Flag(help: "Point an installed Flux at the spec's gitops url, branch and path when it reconciles others (refused without it, as flux bootstrap refuses).")
+    var force = false
 
     func run() throws {
         try reportingErrors {
@@ -34,6 +38,7 @@ struct Up: ParsableCommand {
             let progress = ProgressView(output: output.output)
             let format = output.output
             let until = until
+            let force = force
             let verdict = session.verdict
             let secrets = session.secrets
             let report = try Self.closingStream(format: format, cluster: spec.name) { try session.run(faults: faults, speed: runOptions.speed) { backend in
@@ -48,7 +53,7 @@ struct Up: ParsableCommand {
                 case .json: Terminal.out(try Terminal.json(PlanLine(plan: PlanDocument(plan)), pretty: false))
                 case .yaml: Terminal.out(try Terminal.document(PlanLine(plan: PlanDocument(plan)), format: .yaml) + "\n---")
                 }
-                let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: until), events: progress.handle)
+                let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: until, forceGitOps: force), events: progress.handle)
                 return try await executor.apply(plan, observed: observed)
             } }
             progress.finish()

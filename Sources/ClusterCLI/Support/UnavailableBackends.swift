@@ -30,7 +30,7 @@ struct UnavailableClusterAPI: TalosAPI, KubernetesAPI, GitOpsInstaller {
     func evict(_ pod: KubernetesPod) async throws -> KubernetesEviction { throw Self.reason }
     func deleteNode(_ name: String) async throws { throw Self.reason }
     func status() async throws -> GitOpsStatus? { throw Self.reason }
-    func install(_ spec: GitOpsSpec) async throws { throw Self.reason }
+    func install(_ spec: GitOpsSpec, force: Bool) async throws -> GitOpsInstallOutcome { throw Self.reason }
 }
 
 /// A provider whose backend cannot be built here (missing credentials, unsupported type). Listing

@@ -19,9 +19,12 @@ public struct ClusterExecutor: Sendable {
         public var pollInterval: Duration
         /// How long one node may take from created to Ready.
         public var nodeTimeout: Duration
+        /// Re-point a Flux installation that reconciles another URL, branch or path (`up --force`).
+        public var forceGitOps: Bool
 
-        public init(until: Stage? = nil, maxConcurrentCallsPerProvider: Int = 10, retry: RetryPolicy = RetryPolicy(), pollInterval: Duration = .seconds(5), nodeTimeout: Duration = .seconds(1800)) {
+        public init(until: Stage? = nil, maxConcurrentCallsPerProvider: Int = 10, retry: RetryPolicy = RetryPolicy(), pollInterval: Duration = .seconds(5), nodeTimeout: Duration = .seconds(1800), forceGitOps: Bool = false) {
             self.until = until
+            self.forceGitOps = forceGitOps
             self.maxConcurrentCallsPerProvider = maxConcurrentCallsPerProvider
             self.retry = retry
             self.pollInterval = pollInterval

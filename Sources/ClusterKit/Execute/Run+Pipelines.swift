@@ -183,8 +183,9 @@ extension Run {
                 return .gitops(false)
             }
             emit(.gitops, "flux", .started, "installing Flux from \(gitops.url) (branch \(gitops.branch), path \(gitops.path))")
-            try await retrying(.gitops, "flux", "install") { try await backend.gitops.install(gitops) }
-            emit(.gitops, "flux", .succeeded, "Flux reconciling \(gitops.path)")
+            let outcome = try await retrying(.gitops, "flux", "install") { try await backend.gitops.install(gitops, force: options.forceGitOps) }
+            for message in outcome.messages.dropLast() { emit(.gitops, "flux", .progress, message) }
+            emit(.gitops, "flux", .succeeded, "Flux reconciling \(gitops.path), Ready at \(outcome.revision)")
             return .gitops(true)
         } catch {
             emit(.gitops, "flux", .failed, oneLine(error))

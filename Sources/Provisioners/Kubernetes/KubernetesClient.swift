@@ -16,6 +16,8 @@ public struct KubernetesClient: KubernetesAPI {
     let http: HTTPClient
     /// `/readyz` probes: one attempt, so "not up yet" comes back at once.
     let probe: HTTPClient
+    /// Kind-to-resource mappings API discovery returned (``KubernetesClient/object(_:)`` and friends).
+    let discovery = KubernetesDiscovery()
 
     /// A client for the kubeconfig's server, with its CA and client certificate.
     public init(

@@ -50,6 +50,17 @@ enum KubernetesWire {
         var status: Status?
     }
 
+    /// meta/v1 `APIResourceList`, what discovery answers for one group-version.
+    struct APIResourceList: Decodable {
+        struct Resource: Decodable {
+            var name: String
+            var kind: String
+            var namespaced: Bool
+        }
+        var groupVersion: String?
+        var resources: [Resource]?
+    }
+
     /// meta/v1 `Status`, the body of every API error. A cause's `reason` is Go's `StatusCause.Type`
     /// (JSON tag `reason`), e.g. `DisruptionBudget` on a refused eviction.
     struct Status: Decodable {

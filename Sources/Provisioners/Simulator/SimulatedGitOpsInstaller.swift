@@ -1,4 +1,6 @@
 public import ClusterKit
+import Crypto
+import Foundation
 
 /// Flux in a simulated cluster.
 public struct SimulatedGitOpsInstaller: GitOpsInstaller {
@@ -11,5 +13,18 @@ public struct SimulatedGitOpsInstaller: GitOpsInstaller {
     }
 
     public func status() async throws -> GitOpsStatus? { try await world.gitOpsStatus(cluster: cluster) }
-    public func install(_ spec: GitOpsSpec) async throws { try await world.installGitOps(cluster: cluster, spec) }
+
+    public func install(_ spec: GitOpsSpec, force: Bool) async throws -> GitOpsInstallOutcome {
+        try await world.installGitOps(cluster: cluster, spec, force: force)
+        let revision = Self.revision(url: spec.url, branch: spec.branch, path: spec.path)
+        return GitOpsInstallOutcome(
+            revision: revision, pushedCommits: [], applied: [], secret: .kept, messages: ["simulated Flux is Ready at \(revision)"])
+    }
+
+    /// The revision simulated Flux reports: `<branch>@sha1:<SHA-1 of url, branch and path>`, the
+    /// shape of GitRepository `status.artifact.revision` (source-controller v1), stable for a spec.
+    static func revision(url: String, branch: String, path: String) -> String {
+        let digest = Insecure.SHA1.hash(data: Data("\(url)\n\(branch)\n\(path)".utf8))
+        return "\(branch)@sha1:" + digest.map { String(format: "%02x", $0) }.joined()
+    }
 }

@@ -312,13 +312,22 @@ extension SimulatedWorld {
         try await perform(.gitops, provider: nil, node: nil, latency: timings.talosLatency) { state, now in
             guard let record = state.clusters[cluster]?.gitops else { return nil }
             let ready = self.isAPIUp(state, cluster: cluster, now: now) && now >= record.installedAt + self.seconds(self.timings.fluxInstall)
-            return GitOpsStatus(url: record.url, branch: record.branch, path: record.path, ready: ready)
+            let revision = SimulatedGitOpsInstaller.revision(url: record.url, branch: record.branch, path: record.path)
+            return GitOpsStatus(url: record.url, branch: record.branch, path: record.path, ready: ready, revision: ready ? revision : nil)
         }
     }
 
-    func installGitOps(cluster: String, _ spec: GitOpsSpec) async throws {
+    /// Installs Flux; like the real installer, refuses to re-point an installation unless forced.
+    func installGitOps(cluster: String, _ spec: GitOpsSpec, force: Bool = false) async throws {
         try await perform(.gitops, provider: nil, node: nil, latency: timings.talosLatency) { state, now in
             try self.requireAPI(state, cluster: cluster, now: now)
+            if let record = state.clusters[cluster]?.gitops, !force,
+                !GitOpsStatus(url: record.url, branch: record.branch, path: record.path, ready: false).matches(spec)
+            {
+                throw ClusterError(
+                    .refused, "Flux in this cluster reconciles \(record.url) (branch \(record.branch), path \(record.path)); the spec says \(spec.url) (branch \(spec.branch), path \(spec.path)). Nothing was changed",
+                    hint: "to move this cluster to the spec's repository path, run `clusterctl up \(cluster) --force`")
+            }
             state.clusters[cluster, default: .init()].gitops = .init(url: spec.url, branch: spec.branch, path: spec.path, installedAt: now)
         }
         // `flux bootstrap` returns once the controllers are up and the first reconcile is done.
