@@ -24,19 +24,24 @@ struct Up: ParsableCommand {
     @Option(help: "Stop cleanly after this stage.")
     var until: Stage?
 
+    @Flag(help: "Also merge the cluster's talosconfig and kubeconfig into ~/.talos/config and ~/.kube/config (other contexts are kept).")
+    var merge = false
+
     func run() throws {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
-            try RealBackends.checkReachable(until, simulate: cluster.simulate)
             let session = try Session(cluster, changes: true)
+            try session.checkReachable(until)
             try session.lockCluster()
             let spec = session.spec
             let progress = ProgressView(output: output.output)
             let format = output.output
             let until = until
+            let options = runOptions.executorOptions(until: until)
+            let simulate = cluster.simulate
             let verdict = session.verdict
             let secrets = session.secrets
-            let report = try Self.closingStream(format: format, cluster: spec.name) { try session.run(faults: faults, speed: runOptions.speed) { backend in
+            let (report, clientConfigs) = try Self.closingStream(format: format, cluster: spec.name) { try session.run(faults: faults, speed: runOptions.speed) { backend -> (ExecutionReport, ClientConfigFiles?) in
                 let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
                 try secrets.requireBundle(cluster: spec.name, machines: observed.machines)
                 let plan = Planner.plan(spec: spec, observed: observed)
@@ -48,10 +53,22 @@ struct Up: ParsableCommand {
                 case .json: Terminal.out(try Terminal.json(PlanLine(plan: PlanDocument(plan)), pretty: false))
                 case .yaml: Terminal.out(try Terminal.document(PlanLine(plan: PlanDocument(plan)), format: .yaml) + "\n---")
                 }
-                let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: until), events: progress.handle)
-                return try await executor.apply(plan, observed: observed)
+                let executor = ClusterExecutor(spec: spec, backend: backend, options: options, events: progress.handle)
+                let report = try await executor.apply(plan, observed: observed)
+                // Simulated clusters have no nodes a client could reach.
+                guard !simulate, report.succeeded, until.map({ $0 >= .bootstrap }) ?? true else { return (report, nil) }
+                do {
+                    return (report, try await ClientConfigFiles.fetch(spec: spec, backend: backend, secrets: secrets))
+                } catch {
+                    Terminal.error("warning: the cluster's talosconfig and kubeconfig could not be written: \(error)")
+                    return (report, nil)
+                }
             } }
             progress.finish()
+            if let clientConfigs {
+                let written = try clientConfigs.write(to: session.stateDirectory, merge: merge)
+                Terminal.error("client configs written: " + written.joined(separator: ", "))
+            }
             try ReportPrinter.print(report, output: format, simulated: cluster.simulate, requestedStop: until, problems: session.verdict.failures)
             if !report.succeeded { throw ExitCode(ExitStatus.failed) }
             try session.verdict.finish()

@@ -72,9 +72,13 @@ extension Run {
             }
             return NodeOutcome(node: name, state: state)
         } catch {
-            if node.identity.role == .controlPlane { await coordinator.nodeFailed(name, reason: oneLine(error)) }
-            emit(.machines, name, .failed, oneLine(error))
-            return NodeOutcome(node: name, state: .failed, message: oneLine(error))
+            var message = oneLine(error)
+            if (error as? ClusterError)?.code == .timeout, let last = await watcher.lastState(of: name) ?? lastSeen.state(of: name) {
+                message += "; last state seen: \(last)"
+            }
+            if node.identity.role == .controlPlane { await coordinator.nodeFailed(name, reason: message) }
+            emit(.machines, name, .failed, message)
+            return NodeOutcome(node: name, state: .failed, message: message)
         }
     }
 
@@ -119,6 +123,7 @@ extension Run {
         } else {
             try await coordinator.waitUntilBootstrapped()
         }
+        lastSeen.record(name, "Talos running, no Kubernetes node registered yet")
         emit(.bootstrap, name, .progress, "waiting for the node to turn Ready")
         try await watcher.waitUntilReady(name)
         emit(.bootstrap, name, .succeeded, "Ready")
@@ -130,18 +135,22 @@ extension Run {
     private func configure(_ machine: ObservedMachine) async throws {
         let name = machine.identity.node
         var status = try await retrying(.bootstrap, name, "Talos status") { try await backend.talos.status(of: machine) }
-        if status.stage == .maintenance {
-            emit(.bootstrap, name, .started, "applying machine config (maintenance mode)")
-            let config = try backend.configs.render(node: machine.identity, addresses: machine.addresses, floatingIP: try await endpointIP.value())
-            try await retrying(.bootstrap, name, "apply config") { try await backend.talos.applyConfiguration(config, to: machine, insecure: true) }
-        }
+        var applied = false
         if status.stage != .running { emit(.bootstrap, name, .progress, "installing Talos and rebooting") }
         while status.stage != .running {
+            lastSeen.record(name, "Talos \(status.stage.rawValue)")
+            if status.stage == .maintenance {
+                // A machine still booting answers nothing at first; maintenance may come later.
+                guard !applied else {
+                    throw ClusterError(.talos, "\(name) is back in maintenance mode after its config was applied", hint: "check the node's console for config errors")
+                }
+                emit(.bootstrap, name, .started, "applying machine config (maintenance mode)")
+                let config = try backend.configs.render(node: machine.identity, addresses: machine.addresses, floatingIP: try await endpointIP.value())
+                try await retrying(.bootstrap, name, "apply config") { try await backend.talos.applyConfiguration(config, to: machine, insecure: true) }
+                applied = true
+            }
             try await time.sleep(for: options.pollInterval)
             status = try await retrying(.bootstrap, name, "Talos status") { try await backend.talos.status(of: machine) }
-            if status.stage == .maintenance {
-                throw ClusterError(.talos, "\(name) is back in maintenance mode after its config was applied", hint: "check the node's console for config errors")
-            }
         }
         emit(.bootstrap, name, .progress, "Talos running")
     }
@@ -156,6 +165,8 @@ extension Run {
             // `.alreadyBootstrapped` (Talos' AlreadyExists): someone bootstrapped it between our
             // check and our call; that is the outcome we want.
             _ = try await retrying(.bootstrap, name, "bootstrap") { try await backend.talos.bootstrap(machine) }
+            // Either outcome means etcd's data was started on this node.
+            await coordinator.recordBootstrap(by: name)
         }
         await coordinator.bootstrapSucceeded()
         emit(.bootstrap, name, .succeeded, members.isEmpty ? "etcd bootstrapped" : "etcd was already bootstrapped")
@@ -179,8 +190,10 @@ extension Run {
     func deleteMachine(_ machine: ObservedMachine) async throws {
         let name = machine.identity.node
         let provisioner = try backend.provisioner(machine.provider)
-        let bootstrapped = await coordinator.isBootstrapped
-        if machine.identity.role == .controlPlane, observed.etcdBootstrapped || bootstrapped {
+        // Not seeing etcd members is no proof that etcd was never bootstrapped: a cluster that
+        // lost quorum answers no member list at all. Only a node that never left maintenance
+        // mode surely has no member; any other control plane is checked through its peers.
+        if machine.identity.role == .controlPlane, observed.talos[name]?.stage != .maintenance {
             try await removeFromEtcd(machine)
         }
         if (try? await backend.kubernetes.isAPIServerUp()) == true {
@@ -201,7 +214,9 @@ extension Run {
     /// removed it already) needs nothing.
     private func removeFromEtcd(_ machine: ObservedMachine) async throws {
         let name = machine.identity.node
-        let peers = observed.machines.filter { $0.identity.role == .controlPlane && $0.identity.node != name && $0.phase == .running }
+        let peers = observed.machines.filter {
+            $0.identity.role == .controlPlane && $0.identity.node != name && $0.phase == .running && observed.talos[$0.identity.node]?.stage != .maintenance
+        }
         guard !peers.isEmpty else {
             emit(.machines, name, .progress, "no other control plane runs: its etcd goes with it")
             return

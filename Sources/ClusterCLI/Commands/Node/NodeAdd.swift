@@ -31,7 +31,6 @@ struct NodeAdd: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
-            try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
             let before = try Session(cluster, changes: true)
             try before.lockCluster()
             guard let poolSpec = before.spec.pool(named: pool) else {
@@ -63,7 +62,7 @@ struct NodeAdd: ParsableCommand {
                     cluster: grown.name, desired: full.desired.filter { newNodes.contains($0.identity.node) }, changes: creates,
                     bootstrapNode: nil, installsGitOps: false, notes: [])
                 Terminal.error(PlanDocument.text(plan, spec: grown) + "\n")
-                let executor = ClusterExecutor(spec: grown, backend: backend, options: .init(until: .bootstrap), events: progress.handle)
+                let executor = ClusterExecutor(spec: grown, backend: backend, options: runOptions.executorOptions(until: .bootstrap), events: progress.handle)
                 return try await executor.apply(plan, observed: observed)
             }
             progress.finish()

@@ -54,8 +54,6 @@ struct NodeRemove: ParsableCommand {
             }
             let machine = copies[0]
             if machine.identity.role == .controlPlane {
-                // Leaving etcd needs the Talos API; deleting the machine without it would leave a dead member.
-                try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
                 let others = observed.machines.filter { $0.identity.role == .controlPlane && $0.identity.node != node && $0.phase == .running }
                 guard !others.isEmpty else {
                     throw ClusterError(.refused, "\(node) is the last running control-plane node; removing it would destroy the cluster", hint: "use `clusterctl down` to destroy the whole cluster")
@@ -65,7 +63,7 @@ struct NodeRemove: ParsableCommand {
             let progress = ProgressView(output: output.output)
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let plan = Plan(cluster: spec.name, desired: [], changes: [.delete(machine, reason: "removed by request")], bootstrapNode: nil, installsGitOps: false, notes: [])
-                let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: .bootstrap), events: progress.handle)
+                let executor = ClusterExecutor(spec: spec, backend: backend, options: runOptions.executorOptions(until: .bootstrap), events: progress.handle)
                 return try await executor.apply(plan, observed: observed)
             }
             progress.finish()
