@@ -1,5 +1,6 @@
 public import ClusterKit
 import Foundation
+import Provisioners
 import Synchronization
 
 /// The Hetzner API model, the Talos API peer and the Kubernetes API peer coupled into one world
@@ -162,5 +163,53 @@ public final class LoopbackCloud: @unchecked Sendable {
             }
             if due { kubernetes.model.setNodeReady(node.name, true) }
         }
+    }
+
+    /// A spec for this world: one Hetzner provider (token from `HCLOUD_TOKEN`) in fsn1, cx22
+    /// servers, the API endpoint on the floating IP `api` held by a control plane.
+    public static func spec(cluster: String, controlPlanes: Int, workers: Int) -> String {
+        var pools = [
+            "  - name: cp", "    role: controlplane", "    provider: hcloud", "    count: \(controlPlanes)", "    size:", "      serverType: cx22",
+        ]
+        if workers > 0 {
+            pools += ["  - name: worker", "    role: worker", "    provider: hcloud", "    count: \(workers)", "    size:", "      serverType: cx22"]
+        }
+        return """
+            name: \(cluster)
+            talos:
+              version: v1.13.9
+              image: default
+              installDisk: /dev/sda
+            kubernetes:
+              version: v1.36.0
+            endpoint:
+              floatingIP: api
+              port: 6443
+            network:
+              podCIDRs: [10.244.0.0/16]
+              serviceCIDRs: [10.96.0.0/12]
+            providers:
+              - name: hcloud
+                type: hetzner
+                tokenEnv: HCLOUD_TOKEN
+                locations: [fsn1]
+            pools:
+
+            """ + pools.joined(separator: "\n") + """
+
+            failover:
+              ingressIP:
+                name: api
+                provider: hcloud
+                candidatePools: [cp]
+
+            """
+    }
+
+    /// Adds the Talos snapshot `spec`'s image request finds on Hetzner, as `clusterctl image
+    /// build` leaves it.
+    public func addTalosSnapshot(for spec: ClusterSpec) throws {
+        let request = try spec.imageRequest(forProvider: "hcloud")
+        hetzner.addSnapshot(description: "Talos \(spec.talos.version)", labels: HetznerLabels.image(request))
     }
 }

@@ -24,53 +24,11 @@ import Testing
             let secrets = try #require(TalosPeerFixture.sharedSecrets)
             self.secrets = secrets
             cli = try CLIHarness()
-            try cli.write("clusters/wire.yaml", Self.spec(controlPlanes: controlPlanes, workers: workers))
+            try cli.write("clusters/wire.yaml", LoopbackCloud.spec(cluster: "wire", controlPlanes: controlPlanes, workers: workers))
             try SecretsStore(directory: cli.home.appendingPathComponent("wire")).save(secrets)
             cloud = try LoopbackCloud(secrets: trusted ?? secrets)
             let spec = try SpecLoader.load(path: cli.workDirectory.appendingPathComponent("clusters/wire.yaml").path).spec
-            let request = ImageRequest(
-                name: spec.talos.image, talosVersion: spec.talos.version.description, schematicID: spec.talos.schematicID, architecture: "amd64",
-                platform: "hcloud")
-            _ = cloud.hetzner.addSnapshot(description: "Talos \(spec.talos.version)", labels: HetznerLabels.image(request))
-        }
-
-        static func spec(controlPlanes: Int, workers: Int) -> String {
-            var pools = [
-                "  - name: cp", "    role: controlplane", "    provider: hcloud", "    count: \(controlPlanes)", "    size:", "      serverType: cx22",
-            ]
-            if workers > 0 {
-                pools += ["  - name: worker", "    role: worker", "    provider: hcloud", "    count: \(workers)", "    size:", "      serverType: cx22"]
-            }
-            return """
-                name: wire
-                talos:
-                  version: v1.13.9
-                  image: default
-                  installDisk: /dev/sda
-                kubernetes:
-                  version: v1.36.0
-                endpoint:
-                  floatingIP: api
-                  port: 6443
-                network:
-                  podCIDRs: [10.244.0.0/16]
-                  serviceCIDRs: [10.96.0.0/12]
-                providers:
-                  - name: hcloud
-                    type: hetzner
-                    tokenEnv: HCLOUD_TOKEN
-                    locations: [fsn1]
-                pools:
-
-                """ + pools.joined(separator: "\n") + """
-
-                failover:
-                  ingressIP:
-                    name: api
-                    provider: hcloud
-                    candidatePools: [cp]
-
-                """
+            try cloud.addTalosSnapshot(for: spec)
         }
 
         /// Runs clusterctl against this world on a thread of its own: waiting for the process
