@@ -10,7 +10,13 @@ extension ClusterBackend {
         }
         // The simulated nodes sign kubeconfigs with the cluster's own bundle, as Talos does with
         // the secrets in its machine config.
-        let talos = SimulatedTalosAPI(world: world, secrets: { try (configs as? LazyTalosConfigSource)?.loaded().renderer.secrets })
+        let talos = SimulatedTalosAPI(world: world, secrets: {
+            switch configs {
+            case let lazy as LazyTalosConfigSource: try lazy.loaded().renderer.secrets
+            case let source as TalosConfigSource: source.renderer.secrets
+            default: nil
+            }
+        })
         return ClusterBackend(
             provisioners: provisioners, talos: talos,
             kubernetes: SimulatedKubernetesAPI(world: world, cluster: spec.name),
