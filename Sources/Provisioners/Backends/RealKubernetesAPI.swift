@@ -1,5 +1,6 @@
 public import ClusterKit
 import Foundation
+import Logging
 import Synchronization
 
 /// The Kubernetes API of a real cluster: a ``KubernetesClient`` built on first use from an admin
@@ -42,7 +43,11 @@ public final class RealKubernetesAPI: KubernetesAPI {
             do {
                 let text = try await talos.kubeconfig(via: machine)
                 let kubeconfig = try Kubeconfig(parsing: text, source: "the admin kubeconfig from \(machine.identity.node)")
-                let made = (client: KubernetesClient(kubeconfig: kubeconfig, time: time), kubeconfig: text)
+                // The executor reports waiting for the API itself; the HTTP layer's retry notes
+                // while the API server is still coming up would only repeat it, line by line.
+                var logger = Logger(label: "clusterctl.kubernetes")
+                logger.logLevel = .warning
+                let made = (client: KubernetesClient(kubeconfig: kubeconfig, time: time, logger: logger), kubeconfig: text)
                 return state.withLock { current in
                     if let current { return current }
                     current = made
