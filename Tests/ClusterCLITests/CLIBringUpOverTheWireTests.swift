@@ -33,17 +33,17 @@ import Testing
 
         /// Runs clusterctl against this world on a thread of its own: waiting for the process
         /// must not hold one of the few threads the peers' handlers run on.
-        func run(_ arguments: [String]) async throws -> CLIHarness.Output {
+        func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> CLIHarness.Output {
             let cli = cli
-            let environment = cloud.environment
+            let environment = cloud.environment.merging(extra) { _, new in new }
             return try await withCheckedThrowingContinuation { continuation in
                 Thread.detachNewThread { continuation.resume(with: Result { try cli.run(arguments, environment: environment) }) }
             }
         }
 
         /// `up` with short polls.
-        func up(_ extra: [String] = []) async throws -> CLIHarness.Output {
-            try await run(["up", "wire", "--poll-interval", "200ms", "--timeout", "120s"] + extra)
+        func up(_ extra: [String] = [], environment: [String: String] = [:]) async throws -> CLIHarness.Output {
+            try await run(["up", "wire", "--poll-interval", "200ms", "--timeout", "120s"] + extra, environment: environment)
         }
 
         /// The public address of the server with this name.
@@ -161,6 +161,18 @@ import Testing
         }
         let cp = try #require(nodes.first { $0["name"] as? String == "wire-cp-1" }?["services"] as? [[String: Any]])
         #expect(cp.contains { $0["id"] as? String == "etcd" && $0["healthy"] as? Bool == true }, "\(cp)")
+
+        // --merge keeps the person's other contexts and switches to the cluster's.
+        let home = world.cli.workDirectory.appendingPathComponent("person")
+        try FileManager.default.createDirectory(at: home.appendingPathComponent(".kube"), withIntermediateDirectories: true)
+        try "apiVersion: v1\nkind: Config\nclusters:\n  - name: work\n    cluster:\n      server: https://work.example:6443\ncurrent-context: work\n"
+            .write(to: home.appendingPathComponent(".kube/config"), atomically: true, encoding: .utf8)
+        let merged = try await world.up(["--merge"], environment: ["HOME": home.path, "KUBECONFIG": "", "TALOSCONFIG": ""])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        let personal = try String(contentsOf: home.appendingPathComponent(".kube/config"), encoding: .utf8)
+        #expect(personal.contains("https://work.example:6443") && personal.contains("current-context: admin@wire"), "\(personal)")
+        let talosconfig = try String(contentsOf: home.appendingPathComponent(".talos/config"), encoding: .utf8)
+        #expect(talosconfig.contains("context: wire"), "\(talosconfig)")
 
         // The node's kubelet stops posting: status says so.
         world.cloud.holdNotReady("wire-worker-1")
