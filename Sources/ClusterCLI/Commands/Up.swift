@@ -9,11 +9,17 @@ struct Up: ParsableCommand {
             safe: it converges from wherever the last run stopped (even a crash) without duplicating
             a machine or bootstrapping etcd twice.
 
-            Stages, for --until: images, machines, bootstrap, gitops, health.
+            Stages, for --until: images, machines, bootstrap, gitops, health. A node that is not
+            Ready within --node-timeout fails, naming the last state seen; the others go on.
+
+            Against real providers a successful run leaves the cluster's talosconfig and admin
+            kubeconfig (0600) in its clusterctl directory; --merge also merges them into
+            ~/.talos/config and ~/.kube/config ($TALOSCONFIG, $KUBECONFIG), keeping other contexts.
 
             Examples:
               clusterctl up home --simulate
               clusterctl up home --until machines
+              clusterctl up lab --merge --node-timeout 15m
               clusterctl up home --simulate --inject ratelimit:create:hcloud*3 -o json
             """)
 
