@@ -20,13 +20,18 @@ public final class KubernetesAPIPeer: @unchecked Sendable {
     /// `https://127.0.0.1:<port>`.
     public var server: String { front.baseURL }
 
-    public init(secrets: SecretsBundle, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+    /// - Parameters:
+    ///   - host: the 127/8 address to serve on (a cluster endpoint's address, say).
+    ///   - port: the port to serve on (6443, say); nil picks a free one.
+    public init(
+        secrets: SecretsBundle, host: String = "127.0.0.1", port: Int? = nil, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) throws {
         self.secrets = secrets
         model = try KubernetesAPIModel(now: now)
         do {
             front = try TLSLoopbackFront(
-                backendPort: model.port, identity: try Self.servingIdentity(signedBy: secrets.kubernetesCA),
-                clientCAPEM: secrets.kubernetesCA.certificatePEM)
+                backendPort: model.port, identity: try Self.servingIdentity(signedBy: secrets.kubernetesCA, address: host),
+                clientCAPEM: secrets.kubernetesCA.certificatePEM, host: host, port: port)
         } catch {
             model.stop()
             throw error
@@ -51,14 +56,14 @@ public final class KubernetesAPIPeer: @unchecked Sendable {
     /// A serving certificate for 127.0.0.1 signed by `ca`, made by the openssl CLI (independent
     /// of our PKI code): ECDSA P-256, server auth, SANs `IP:127.0.0.1` and `DNS:localhost`, as
     /// kube-apiserver's certificate names the addresses clients use.
-    public static func servingIdentity(signedBy ca: PEMCertificateAndKey) throws -> TLSLoopbackFront.Identity {
+    public static func servingIdentity(signedBy ca: PEMCertificateAndKey, address: String = "127.0.0.1") throws -> TLSLoopbackFront.Identity {
         let directory = try TLSLoopbackFront.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
         try TLSLoopbackFront.writePrivate(ca.certificatePEM, to: path("ca.crt"))
         try TLSLoopbackFront.writePrivate(ca.keyPEM, to: path("ca.key"))
         try TLSLoopbackFront.writePrivate(
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n", to: path("ext.cnf"))
+            "subjectAltName=" + Set([address, "127.0.0.1"]).sorted().map { "IP:\($0)," }.joined() + "DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n", to: path("ext.cnf"))
         try ChildProcess.run(
             "/usr/bin/openssl",
             ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"),

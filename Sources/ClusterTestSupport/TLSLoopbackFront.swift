@@ -56,14 +56,19 @@ public final class TLSLoopbackFront: @unchecked Sendable {
     }
 
     public let port: Int
-    public var baseURL: String { "https://127.0.0.1:\(port)" }
+    /// The loopback address it listens on.
+    public let host: String
+    public var baseURL: String { "https://\(host):\(port)" }
     private let process: ChildProcess
     private let directory: URL
 
     /// Starts TLS on a free loopback port, forwarding to `backendPort` on 127.0.0.1.
     ///
-    /// - Parameter clientCAPEM: when set, a client certificate signed by this CA is required.
-    public init(backendPort: Int, identity: Identity, clientCAPEM: String? = nil) throws {
+    /// - Parameters:
+    ///   - clientCAPEM: when set, a client certificate signed by this CA is required.
+    ///   - host: the 127/8 address to listen on.
+    ///   - port: the port to listen on; nil picks a free one.
+    public init(backendPort: Int, identity: Identity, clientCAPEM: String? = nil, host: String = "127.0.0.1", port fixedPort: Int? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/socat") else {
             throw TestSupportError("socat is missing: run .ci/setup.d/tls.sh (apt-get install socat)")
         }
@@ -72,7 +77,7 @@ public final class TLSLoopbackFront: @unchecked Sendable {
         let key = directory.appendingPathComponent("server.key").path
         try Self.writePrivate(identity.certificatePEM, to: certificate)
         try Self.writePrivate(identity.keyPEM, to: key)
-        var options = ["reuseaddr", "fork", "bind=127.0.0.1", "cert=\(certificate)", "key=\(key)"]
+        var options = ["reuseaddr", "fork", "bind=\(host)", "cert=\(certificate)", "key=\(key)"]
         if let clientCAPEM {
             let ca = directory.appendingPathComponent("client-ca.pem").path
             try Self.writePrivate(clientCAPEM, to: ca)
@@ -81,11 +86,12 @@ public final class TLSLoopbackFront: @unchecked Sendable {
             options.append("verify=0")
         }
         let log = directory.appendingPathComponent("socat.log").path
-        for _ in 0..<20 {
-            let port = try Self.freePort()
+        for _ in 0..<(fixedPort == nil ? 20 : 1) {
+            let port = try fixedPort ?? Self.freePort()
             let child = try ChildProcess.spawn(
                 "/usr/bin/socat", ["OPENSSL-LISTEN:\(port)," + options.joined(separator: ","), "TCP:127.0.0.1:\(backendPort)"], outputFile: log)
-            if Self.waitUntilListening(port: port, while: { child.isRunning }) {
+            if Self.waitUntilListening(host: host, port: port, while: { child.isRunning }) {
+                self.host = host
                 self.port = port
                 self.process = child
                 self.directory = directory
@@ -146,7 +152,7 @@ public final class TLSLoopbackFront: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    private static func waitUntilListening(port: Int, while alive: () -> Bool) -> Bool {
+    private static func waitUntilListening(host: String, port: Int, while alive: () -> Bool) -> Bool {
         for _ in 0..<100 where alive() {
             #if canImport(Glibc)
                 let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -156,7 +162,7 @@ public final class TLSLoopbackFront: @unchecked Sendable {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_addr.s_addr = inet_addr(host)
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }

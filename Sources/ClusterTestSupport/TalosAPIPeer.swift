@@ -51,6 +51,7 @@ public final class TalosAPIPeer: Sendable {
     }
 
     private struct Listener {
+        var host: String
         var port: Int
         var server: GRPCServer<HTTP2ServerTransport.Custom<TalosPeerListenerFactory>>
         var task: Task<Void, Never>
@@ -74,8 +75,14 @@ public final class TalosAPIPeer: Sendable {
 
     /// Starts a node's apid. `config` boots it configured (as from user data); nil boots it
     /// into maintenance mode. Returns the loopback port it answers on.
+    ///
+    /// - Parameter listenOnAddress: bind `address` itself (a 127/8 address, which Linux lets any
+    ///   process bind) on `port` instead of a free port on 127.0.0.1, so a client dials the node's
+    ///   own address as in the field, with no dial override.
     @discardableResult
-    public func addNode(address: String, hostname: String, config: MachineConfigPayload? = nil) async throws -> Int {
+    public func addNode(
+        address: String, hostname: String, config: MachineConfigPayload? = nil, listenOnAddress: Bool = false, port: Int = 50000
+    ) async throws -> Int {
         let maintenanceCA = try TalosPeerCertificates.selfSignedCA(organization: "maintenance-\(hostname)")
         var node = TalosPeerWorld.Node(address: address, hostname: hostname, maintenance: config == nil, maintenanceCA: maintenanceCA)
         if let config {
@@ -90,8 +97,12 @@ public final class TalosAPIPeer: Sendable {
             commonName: "maintenance-service.talos.dev", addresses: [address], signedBy: maintenanceCA)
         let secure = try NIOSSLContext(configuration: try Self.serverTLS(secureCert, clientCA: secrets.osCA.certificatePEM))
         let maintenance = try NIOSSLContext(configuration: try Self.serverTLS(maintenanceCert, clientCA: nil))
-        let factory = TalosPeerListenerFactory(eventLoopGroup: group) { [weak self] channel in
+        var factory = TalosPeerListenerFactory(eventLoopGroup: group) { [weak self] channel in
             try self?.secure(channel, node: address, secure: secure, maintenance: maintenance)
+        }
+        if listenOnAddress {
+            factory.host = address
+            factory.port = port
         }
         let transport = HTTP2ServerTransport.Custom(listenerFactory: factory)
         let server = GRPCServer(transport: transport, services: [TalosPeerService(peer: self)])
@@ -100,14 +111,17 @@ public final class TalosAPIPeer: Sendable {
             server.beginGracefulShutdown()
             throw TestSupportError("the Talos API peer could not listen for \(address)")
         }
-        listeners.withLock { $0[address] = Listener(port: port, server: server, task: task, secure: secure, maintenance: maintenance) }
+        listeners.withLock { $0[address] = Listener(host: factory.host, port: port, server: server, task: task, secure: secure, maintenance: maintenance) }
         return port
     }
 
     /// Where the client must dial each node.
     public var connectTo: [String: TalosMachineClient.HostAndPort] {
-        listeners.withLock { $0.mapValues { TalosMachineClient.HostAndPort(host: "127.0.0.1", port: $0.port) } }
+        listeners.withLock { $0.mapValues { TalosMachineClient.HostAndPort(host: $0.host, port: $0.port) } }
     }
+
+    /// Whether a node with this address was added.
+    public func hasNode(_ address: String) -> Bool { listeners.withLock { $0[address] != nil } }
 
     /// Stops every listener.
     public func shutdown() async {

@@ -336,11 +336,14 @@ struct TalosPeerWorld {
         try requireControlPlane(node, "kubeconfig")
         guard let cluster = node.config?.clusterName else { throw RPCError(code: .failedPrecondition, message: "machine config is not available") }
         var endpoint = "https://\(address):6443"
-        if let text = node.configText, let tree = try? Yams.load(yaml: text) as? [String: Any],
-            let controlPlane = (tree["cluster"] as? [String: Any])?["controlPlane"] as? [String: Any],
-            let configured = controlPlane["endpoint"] as? String
-        {
-            endpoint = configured
+        // The v1alpha1 document among the config's documents (Talos 1.13 configs carry several).
+        let documents = node.configText.flatMap { try? Array(Yams.load_all(yaml: $0)) } ?? []
+        for case let tree as [String: Any] in documents {
+            if let controlPlane = (tree["cluster"] as? [String: Any])?["controlPlane"] as? [String: Any],
+                let configured = controlPlane["endpoint"] as? String
+            {
+                endpoint = configured
+            }
         }
         return (cluster, endpoint)
     }

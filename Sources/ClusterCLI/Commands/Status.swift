@@ -22,11 +22,11 @@ struct Status: ParsableCommand {
         try reportingErrors {
             let session = try Session(cluster)
             let spec = session.spec
-            let (observed, plan) = try session.run { backend in
+            let (observed, plan, services) = try session.run { backend in
                 let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
-                return (observed, Planner.plan(spec: spec, observed: observed))
+                return (observed, Planner.plan(spec: spec, observed: observed), await Self.services(of: observed, backend: backend))
             }
-            let document = StatusDocument(spec: spec, observed: observed, plan: plan)
+            let document = StatusDocument(spec: spec, observed: observed, plan: plan, services: services)
             switch output.output {
             case .json, .yaml: Terminal.out(try Terminal.document(document, format: output.output))
             case .table: Terminal.out(document.text)
@@ -34,6 +34,26 @@ struct Status: ParsableCommand {
             session.verdict.record(observed, action: "its machines are missing from this view")
             try session.verdict.finish()
         }
+    }
+}
+
+extension Status {
+    /// Each running Talos node's services (`ServiceList`), asked a batch at a time; a node that
+    /// does not answer is left out (its Talos column says why).
+    static func services(of observed: ObservedCluster, backend: ClusterBackend) async -> [String: [TalosServiceStatus]] {
+        let running = observed.machines.filter { observed.talos[$0.identity.node]?.stage == .running }
+        var found: [String: [TalosServiceStatus]] = [:]
+        for start in stride(from: 0, to: running.count, by: 32) {
+            await withTaskGroup(of: (String, [TalosServiceStatus]?).self) { group in
+                for machine in running[start..<min(start + 32, running.count)] {
+                    group.addTask { (machine.identity.node, try? await backend.talos.services(of: machine)) }
+                }
+                for await (node, services) in group {
+                    if let services { found[node] = services }
+                }
+            }
+        }
+        return found
     }
 }
 
@@ -49,10 +69,23 @@ struct StatusDocument: Encodable {
         var kubernetes: String
         var talosVersion: String?
         var address: String?
+        /// The Ready condition's reason when the node is not Ready.
+        var kubernetesReason: String?
+        /// Talos services as `ServiceList` reports them; nil when Talos did not answer.
+        var services: [TalosServiceStatus]?
 
         enum CodingKeys: String, CodingKey {
-            case name, pool, role, provider, location, machine, talos, kubernetes, address
+            case name, pool, role, provider, location, machine, talos, kubernetes, address, services
             case talosVersion = "talos_version"
+            case kubernetesReason = "kubernetes_reason"
+        }
+
+        /// The services column: `ok (6)`, or the ones that are not up (`etcd Preparing`).
+        var servicesSummary: String {
+            guard let services else { return "-" }
+            let down = services.filter { !$0.isUp }
+            guard !down.isEmpty else { return "ok (\(services.count))" }
+            return down.map { "\($0.id) \($0.state)\($0.healthy == false ? " unhealthy" : "")" }.joined(separator: ", ")
         }
     }
 
@@ -80,7 +113,7 @@ struct StatusDocument: Encodable {
         case unreachableProviders = "unreachable_providers"
     }
 
-    init(spec: ClusterSpec, observed: ObservedCluster, plan: Plan) {
+    init(spec: ClusterSpec, observed: ObservedCluster, plan: Plan, services: [String: [TalosServiceStatus]] = [:]) {
         cluster = spec.name
         talosVersion = spec.talos.version.description
         kubernetesVersion = spec.kubernetes.version.description
@@ -93,7 +126,9 @@ struct StatusDocument: Encodable {
             return Node(
                 name: machine.identity.node, pool: machine.identity.pool, role: machine.identity.role.rawValue, provider: machine.provider,
                 location: machine.location, machine: machine.phase.rawValue, talos: talos?.stage.rawValue ?? "unknown", kubernetes: kubernetes,
-                talosVersion: talos?.talosVersion, address: machine.addresses.first)
+                talosVersion: talos?.talosVersion, address: machine.addresses.first,
+                kubernetesReason: kube[machine.identity.node].flatMap { $0.ready ? nil : $0.readyReason },
+                services: services[machine.identity.node])
         }
         etcdMembers = observed.etcdMembers.map(\.hostname)
         apiServer = observed.kubernetesNodes == nil ? (observed.etcdBootstrapped ? "down" : "not bootstrapped") : "up"
@@ -123,9 +158,12 @@ struct StatusDocument: Encodable {
     }
 
     var text: String {
-        var rows = [["NODE", "POOL", "ROLE", "PROVIDER", "LOCATION", "MACHINE", "TALOS", "KUBERNETES", "VERSION", "ADDRESS"]]
+        var rows = [["NODE", "POOL", "ROLE", "PROVIDER", "LOCATION", "MACHINE", "TALOS", "SERVICES", "KUBERNETES", "VERSION", "ADDRESS"]]
         for node in nodes {
-            rows.append([node.name, node.pool, node.role, node.provider, node.location ?? "-", node.machine, node.talos, node.kubernetes, node.talosVersion ?? "-", node.address ?? "-"])
+            rows.append([
+                node.name, node.pool, node.role, node.provider, node.location ?? "-", node.machine, node.talos, node.servicesSummary, node.kubernetes,
+                node.talosVersion ?? "-", node.address ?? "-",
+            ])
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         var lines = rows.map { row in

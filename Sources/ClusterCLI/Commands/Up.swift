@@ -9,11 +9,17 @@ struct Up: ParsableCommand {
             safe: it converges from wherever the last run stopped (even a crash) without duplicating
             a machine or bootstrapping etcd twice.
 
-            Stages, for --until: images, machines, bootstrap, gitops, health.
+            Stages, for --until: images, machines, bootstrap, gitops, health. A node that is not
+            Ready within --node-timeout fails, naming the last state seen; the others go on.
+
+            Against real providers a successful run leaves the cluster's talosconfig and admin
+            kubeconfig (0600) in its clusterctl directory; --merge also merges them into
+            ~/.talos/config and ~/.kube/config ($TALOSCONFIG, $KUBECONFIG), keeping other contexts.
 
             Examples:
               clusterctl up home --simulate
               clusterctl up home --until machines
+              clusterctl up lab --merge --node-timeout 15m
               clusterctl up home --simulate --inject ratelimit:create:hcloud*3 -o json
               clusterctl up home --force    # Flux reconciles another gitops url/branch/path: re-point it
             """)
@@ -28,20 +34,25 @@ struct Up: ParsableCommand {
     @Flag(help: "Point an installed Flux at the spec's gitops url, branch and path when it reconciles others (refused without it, as flux bootstrap refuses).")
     var force = false
 
+    @Flag(help: "Also merge the cluster's talosconfig and kubeconfig into ~/.talos/config and ~/.kube/config (other contexts are kept).")
+    var merge = false
+
     func run() throws {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
-            try RealBackends.checkReachable(until, simulate: cluster.simulate)
             let session = try Session(cluster, changes: true)
+            try session.checkReachable(until)
             try session.lockCluster()
             let spec = session.spec
             let progress = ProgressView(output: output.output)
             let format = output.output
             let until = until
             let force = force
+            let options = runOptions.executorOptions(until: until)
+            let simulate = cluster.simulate
             let verdict = session.verdict
             let secrets = session.secrets
-            let report = try Self.closingStream(format: format, cluster: spec.name) { try session.run(faults: faults, speed: runOptions.speed) { backend in
+            let (report, clientConfigs) = try Self.closingStream(format: format, cluster: spec.name) { try session.run(faults: faults, speed: runOptions.speed) { backend -> (ExecutionReport, ClientConfigFiles?) in
                 let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
                 try secrets.requireBundle(cluster: spec.name, machines: observed.machines)
                 let plan = Planner.plan(spec: spec, observed: observed)
@@ -53,10 +64,24 @@ struct Up: ParsableCommand {
                 case .json: Terminal.out(try Terminal.json(PlanLine(plan: PlanDocument(plan)), pretty: false))
                 case .yaml: Terminal.out(try Terminal.document(PlanLine(plan: PlanDocument(plan)), format: .yaml) + "\n---")
                 }
-                let executor = ClusterExecutor(spec: spec, backend: backend, options: .init(until: until, forceGitOps: force), events: progress.handle)
-                return try await executor.apply(plan, observed: observed)
+                var options = options
+                options.forceGitOps = force
+                let executor = ClusterExecutor(spec: spec, backend: backend, options: options, events: progress.handle)
+                let report = try await executor.apply(plan, observed: observed)
+                // Simulated clusters have no nodes a client could reach.
+                guard !simulate, report.succeeded, until.map({ $0 >= .bootstrap }) ?? true else { return (report, nil) }
+                do {
+                    return (report, try await ClientConfigFiles.fetch(spec: spec, backend: backend, secrets: secrets))
+                } catch {
+                    Terminal.error("warning: the cluster's talosconfig and kubeconfig could not be written: \(error)")
+                    return (report, nil)
+                }
             } }
             progress.finish()
+            if let clientConfigs {
+                let written = try clientConfigs.write(to: session.stateDirectory, merge: merge)
+                Terminal.error("client configs written: " + written.joined(separator: ", "))
+            }
             try ReportPrinter.print(report, output: format, simulated: cluster.simulate, requestedStop: until, problems: session.verdict.failures)
             if !report.succeeded { throw ExitCode(ExitStatus.failed) }
             try session.verdict.finish()

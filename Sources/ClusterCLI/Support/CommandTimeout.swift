@@ -19,6 +19,10 @@ struct CommandTimeout: ExpressibleByArgument, Sendable, CustomStringConvertible 
     }
 
     init?(argument: String) {
+        if argument.hasSuffix("ms"), let value = Int(argument.dropLast(2)), value > 0, value <= 7 * 86_400_000 {
+            self.init(duration: .milliseconds(value), text: argument)
+            return
+        }
         guard let unit = argument.last, let factor = ["s": 1, "m": 60, "h": 3600][unit],
             let value = Int(argument.dropLast()), value > 0, value <= 7 * 86400 / factor
         else { return nil }

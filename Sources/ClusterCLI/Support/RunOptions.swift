@@ -13,6 +13,33 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("sim-speed"), help: "Simulator only: virtual seconds per real second (0 = as fast as possible; default 60 on a terminal, 0 otherwise).")
     var simulationSpeed: Double?
 
+    @Option(name: .customLong("node-timeout"), help: ArgumentHelp(
+        "How long one node may take from created to Ready (90s, 10m; default 30m); it then fails naming its last state.", valueName: "duration"))
+    var nodeTimeout: CommandTimeout?
+
+    @Option(name: .customLong("poll-interval"), help: ArgumentHelp(
+        "How often Talos and Kubernetes status is polled (default 5s); short intervals are for loopback test worlds.",
+        valueName: "duration", visibility: .hidden))
+    var pollInterval: CommandTimeout?
+
+    @Option(help: ArgumentHelp("How many times a step that failed transiently is tried (default 8), with backoff between tries.", valueName: "count"))
+    var retries: Int?
+
+    /// The executor's options for a run that stops after `until`.
+    func executorOptions(until: Stage?) -> ClusterExecutor.Options {
+        var options = ClusterExecutor.Options(until: until)
+        if let nodeTimeout { options.nodeTimeout = nodeTimeout.duration }
+        if let pollInterval { options.pollInterval = pollInterval.duration }
+        if let retries { options.retry.maxAttempts = max(1, retries) }
+        return options
+    }
+
+    /// Node operations (`node add`, `node remove`) with the same retry and polling as ``executorOptions(until:)``.
+    func nodeOperations(spec: ClusterSpec, backend: ClusterBackend, events: @escaping ExecutionEventSink) -> NodeOperations {
+        let options = executorOptions(until: .bootstrap)
+        return NodeOperations(spec: spec, backend: backend, retry: options.retry, pollInterval: options.pollInterval, events: events)
+    }
+
     func parsedFaults(simulate: Bool) throws -> [SimulatedFault] {
         if !faults.isEmpty && !simulate {
             throw ClusterError(.invalidSpec, "--inject works only with --simulate", hint: "add --simulate")

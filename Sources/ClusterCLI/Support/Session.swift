@@ -56,6 +56,14 @@ struct Session {
     }
     var simulatorStore: SimulatorStore { SimulatorStore(directory: stateDirectory) }
 
+    /// Refuses, before anything changes, a run asked to go further than the real backends can
+    /// carry this spec (the simulator goes everywhere).
+    func checkReachable(_ stage: Stage?) throws {
+        guard !options.simulate else { return }
+        let backend = RealBackends.make(spec: spec, store: secrets, configs: LazyTalosConfigSource(spec: spec, store: secrets))
+        try RealBackends.checkReachable(stage, backend: backend, spec: spec)
+    }
+
     /// Runs `body` against the cluster's backend and returns its result.
     ///
     /// - Parameters:
@@ -72,7 +80,7 @@ struct Session {
         }
         let configs = LazyTalosConfigSource(spec: spec, store: secrets)
         guard options.simulate else {
-            let backend = RealBackends.make(spec: spec, configs: configs)
+            let backend = RealBackends.make(spec: spec, store: secrets, configs: configs)
             return try runBlocking { try await body(backend) }
         }
         let store = simulatorStore

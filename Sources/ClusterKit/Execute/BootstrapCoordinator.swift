@@ -23,6 +23,13 @@ public actor BootstrapCoordinator {
 
     public var isBootstrapped: Bool { bootstrapped }
 
+    /// The node whose `Bootstrap` call started etcd in this run, if one did (a run that found
+    /// etcd already bootstrapped has none).
+    public private(set) var bootstrappedBy: String?
+
+    /// Records that `node`'s `Bootstrap` call started etcd.
+    public func recordBootstrap(by node: String) { bootstrappedBy = node }
+
     /// Called by a control plane whose Talos runs. Returns whether it must bootstrap.
     /// Cancelling (a node pipeline's timeout) ends the wait; the node then counts as failed.
     public func arrive(_ node: String) async throws -> Decision {

@@ -71,6 +71,8 @@ struct Run: Sendable {
     let ingressHolder: String?
     /// The node operations this run shares with `node add/remove` and the failover playbooks.
     let operations: NodeOperations
+    /// The last state seen of each node, for a timeout that names it.
+    let lastSeen = LastSeenStates()
 
     var backend: ClusterBackend { executor.backend }
     var time: any TimeSource { executor.backend.time }
@@ -185,7 +187,7 @@ struct Run: Sendable {
             }
         }
         outcomes.sort { $0.node < $1.node }
-        let bootstrappedOn = await coordinator.isBootstrapped && !observed.etcdBootstrapped ? plan.bootstrapNode : nil
+        let bootstrappedOn = await coordinator.bootstrappedBy
         return ExecutionReport(
             cluster: spec.name, nodes: outcomes, failures: failures, bootstrappedOn: bootstrappedOn, gitopsInstalled: gitopsInstalled,
             stoppedAfter: executor.options.until, elapsed: time.now - start, healthy: healthy)

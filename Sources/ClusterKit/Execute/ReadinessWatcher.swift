@@ -9,6 +9,9 @@ public actor ReadinessWatcher {
     private let interval: Duration
     private let waiters = CancellableWaiters<Void>()
     private var stopped = false
+    /// The last status seen of each node that was waited for.
+    private var lastSeen: [String: KubernetesNodeStatus] = [:]
+    private var waitedFor: Set<String> = []
 
     public init(kubernetes: any KubernetesAPI, time: any TimeSource, interval: Duration = .seconds(5)) {
         self.kubernetes = kubernetes
@@ -20,6 +23,7 @@ public actor ReadinessWatcher {
     /// pipeline's timeout cancels it, and its task group can only finish when the wait does.
     public func waitUntilReady(_ node: String) async throws {
         if stopped { throw CancellationError() }
+        waitedFor.insert(node)
         try await waiters.wait(key: node)
     }
 
@@ -29,6 +33,14 @@ public actor ReadinessWatcher {
     }
 
     public func stop() { stopped = true }
+
+    /// The node's Kubernetes state as last polled (`NotReady (NodeStatusUnknown: ...)`, or not
+    /// registered), for a timeout that names it; nil when nobody waited for the node.
+    public func lastState(of node: String) -> String? {
+        guard waitedFor.contains(node) else { return nil }
+        guard let status = lastSeen[node] else { return "Kubernetes has no node \(node) yet" }
+        return "Kubernetes node " + (status.ready ? "Ready" : "NotReady") + (status.readyReason.map { " (\($0))" } ?? "")
+    }
 
     public func run() async {
         while !stopped {
@@ -41,8 +53,9 @@ public actor ReadinessWatcher {
 
     private func pollOnce() async {
         do {
-            for node in try await kubernetes.nodes() where node.ready {
-                waiters.resume(key: node.name, with: .success(()))
+            for node in try await kubernetes.nodes() {
+                lastSeen[node.name] = node
+                if node.ready { waiters.resume(key: node.name, with: .success(())) }
             }
         } catch let error as any RetryClassifying where error.isTransient {
             // The API is down until etcd is up; keep polling through transient errors.

@@ -60,9 +60,13 @@ extension Run {
             }
             return NodeOutcome(node: name, state: state)
         } catch {
-            if node.identity.role == .controlPlane { await coordinator.nodeFailed(name, reason: oneLine(error)) }
-            emit(.machines, name, .failed, oneLine(error))
-            return NodeOutcome(node: name, state: .failed, message: oneLine(error))
+            var message = oneLine(error)
+            if (error as? ClusterError)?.code == .timeout, let last = await watcher.lastState(of: name) ?? lastSeen.state(of: name) {
+                message += "; last state seen: \(last)"
+            }
+            if node.identity.role == .controlPlane { await coordinator.nodeFailed(name, reason: message) }
+            emit(.machines, name, .failed, message)
+            return NodeOutcome(node: name, state: .failed, message: message)
         }
     }
 
@@ -107,6 +111,7 @@ extension Run {
         } else {
             try await coordinator.waitUntilBootstrapped()
         }
+        lastSeen.record(name, "Talos running, no Kubernetes node registered yet")
         emit(.bootstrap, name, .progress, "waiting for the node to turn Ready")
         try await watcher.waitUntilReady(name)
         emit(.bootstrap, name, .succeeded, "Ready")
@@ -118,18 +123,22 @@ extension Run {
     private func configure(_ machine: ObservedMachine) async throws {
         let name = machine.identity.node
         var status = try await retrying(.bootstrap, name, "Talos status") { try await backend.talos.status(of: machine) }
-        if status.stage == .maintenance {
-            emit(.bootstrap, name, .started, "applying machine config (maintenance mode)")
-            let config = try backend.configs.render(node: machine.identity, addresses: machine.addresses, floatingIP: try await endpointIP.value())
-            try await retrying(.bootstrap, name, "apply config") { try await backend.talos.applyConfiguration(config, to: machine, insecure: true) }
-        }
+        var applied = false
         if status.stage != .running { emit(.bootstrap, name, .progress, "installing Talos and rebooting") }
         while status.stage != .running {
+            lastSeen.record(name, "Talos \(status.stage.rawValue)")
+            if status.stage == .maintenance {
+                // A machine still booting answers nothing at first; maintenance may come later.
+                guard !applied else {
+                    throw ClusterError(.talos, "\(name) is back in maintenance mode after its config was applied", hint: "check the node's console for config errors")
+                }
+                emit(.bootstrap, name, .started, "applying machine config (maintenance mode)")
+                let config = try backend.configs.render(node: machine.identity, addresses: machine.addresses, floatingIP: try await endpointIP.value())
+                try await retrying(.bootstrap, name, "apply config") { try await backend.talos.applyConfiguration(config, to: machine, insecure: true) }
+                applied = true
+            }
             try await time.sleep(for: options.pollInterval)
             status = try await retrying(.bootstrap, name, "Talos status") { try await backend.talos.status(of: machine) }
-            if status.stage == .maintenance {
-                throw ClusterError(.talos, "\(name) is back in maintenance mode after its config was applied", hint: "check the node's console for config errors")
-            }
         }
         emit(.bootstrap, name, .progress, "Talos running")
     }
@@ -144,6 +153,8 @@ extension Run {
             // `.alreadyBootstrapped` (Talos' AlreadyExists): someone bootstrapped it between our
             // check and our call; that is the outcome we want.
             _ = try await retrying(.bootstrap, name, "bootstrap") { try await backend.talos.bootstrap(machine) }
+            // Either outcome means etcd's data was started on this node.
+            await coordinator.recordBootstrap(by: name)
         }
         await coordinator.bootstrapSucceeded()
         emit(.bootstrap, name, .succeeded, members.isEmpty ? "etcd bootstrapped" : "etcd was already bootstrapped")
@@ -165,9 +176,14 @@ extension Run {
     }
 
     func deleteMachine(_ machine: ObservedMachine) async throws {
-        let bootstrapped = await coordinator.isBootstrapped
+        let name = machine.identity.node
+        // Not seeing etcd members is no proof that etcd was never bootstrapped: a cluster that
+        // lost quorum answers no member list at all. Only a node that never left maintenance
+        // mode surely has no member; any other control plane is checked through its peers,
+        // leaving out peers still in maintenance (they have no etcd to ask).
+        let peers = observed.machines.filter { observed.talos[$0.identity.node]?.stage != .maintenance }
         try await operations.removeNode(
-            machine, peers: observed.machines, etcdBootstrapped: observed.etcdBootstrapped || bootstrapped, limiter: limiters[machine.provider])
+            machine, peers: peers, mayHoldEtcdMember: observed.talos[name]?.stage != .maintenance, limiter: limiters[machine.provider])
     }
 
     /// Installs Flux once the Kubernetes API answers, unless it already points at the spec's path.

@@ -63,8 +63,10 @@ public struct NodeOperations: Sendable {
     /// plane in `peers` that stays), then its Kubernetes node, then the machine, so quorum
     /// arithmetic stays right. When the member cannot be removed the machine is kept and the
     /// error says why (see ``removeEtcdMember(of:peers:stopOnRefusal:)``).
-    public func removeNode(_ machine: ObservedMachine, peers: [ObservedMachine], etcdBootstrapped: Bool, limiter: ConcurrencyLimiter? = nil) async throws {
-        if machine.identity.role == .controlPlane, etcdBootstrapped {
+    /// - Parameter mayHoldEtcdMember: false only when the node surely has no member (it never
+    ///   left maintenance mode).
+    public func removeNode(_ machine: ObservedMachine, peers: [ObservedMachine], mayHoldEtcdMember: Bool, limiter: ConcurrencyLimiter? = nil) async throws {
+        if machine.identity.role == .controlPlane, mayHoldEtcdMember {
             try await removeEtcdMember(of: machine.identity.node, peers: peers)
         }
         try await drainAndDeleteKubernetesNode(machine.identity.node)

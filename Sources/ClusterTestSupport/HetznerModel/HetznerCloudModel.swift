@@ -26,6 +26,12 @@ public final class HetznerCloudModel: Sendable {
         var rateRemaining: Double
         var rateUpdated: Duration = .zero
         var serverLimit = 100
+        /// Addresses handed out by ordinal (the first server created is 0); nil keeps the
+        /// documentation ranges (203.0.113.x, 198.51.100.x).
+        var serverAddress: (@Sendable (Int) -> String)?
+        var floatingAddress: (@Sendable (Int) -> String)?
+        var serversCreated = 0
+        var floatingIPsCreated = 0
     }
 
     public let token: String
@@ -80,6 +86,15 @@ public final class HetznerCloudModel: Sendable {
     }
 
     public func setServerLimit(_ limit: Int) { state.withLock { $0.serverLimit = limit } }
+
+    /// Hands out the public IPv4 of the n-th server created (from 0) as `servers(n)` and of the
+    /// n-th floating IP as `floatingIPs(n)`, say loopback addresses where peers listen for them.
+    public func assignAddresses(servers: @escaping @Sendable (Int) -> String, floatingIPs: @escaping @Sendable (Int) -> String) {
+        state.withLock {
+            $0.serverAddress = servers
+            $0.floatingAddress = floatingIPs
+        }
+    }
 
     /// Adds a snapshot, as if built earlier; returns its id.
     @discardableResult
@@ -268,7 +283,8 @@ public final class HetznerCloudModel: Sendable {
             }
             if state.floatingIPs.values.contains(where: { $0.name == name }) { return uniqueness("name") }
             var ip = HetznerModelResource(id: Self.allocate(&state), name: name, labels: body["labels"] as? [String: String] ?? [:], created: now)
-            ip.detail = "198.51.100.\(ip.id % 250)"
+            ip.detail = state.floatingAddress?(state.floatingIPsCreated) ?? "198.51.100.\(ip.id % 250)"
+            state.floatingIPsCreated += 1
             ip.homeLocation = body["home_location"] as? String ?? "fsn1"
             state.floatingIPs[ip.id] = ip
             return json(201, ["floating_ip": floatingJSON(ip), "action": NSNull()])
@@ -362,10 +378,11 @@ public final class HetznerCloudModel: Sendable {
         let id = Self.allocate(&state)
         let server = HetznerModelServer(
             id: id, name: name, status: "initializing", labels: body["labels"] as? [String: String] ?? [:], serverType: type,
-            location: location, imageID: image?.id, publicIPv4: ipv4 ? "203.0.113.\(id % 250)" : nil,
+            location: location, imageID: image?.id, publicIPv4: ipv4 ? (state.serverAddress?(state.serversCreated) ?? "203.0.113.\(id % 250)") : nil,
             publicIPv6: ipv6 ? "2001:db8:\(String(id, radix: 16))::/64" : nil, privateNet: [], rescueEnabled: false, placementGroup: placement,
             firewalls: firewalls, userData: userData, created: now)
         state.servers[id] = server
+        if ipv4 { state.serversCreated += 1 }
         let create = startAction(&state, "create_server", now: now, resources: [(id, "server")], effect: .serverStatus(id, start ? "running" : "off"))
         var next: [HetznerModelAction] = []
         for network in networks {

@@ -418,6 +418,8 @@ public struct HetznerProvisioner: FloatingIPProvisioner {
             default: error.hint
             }
         let code: ClusterError.Code = error.code == .timeout ? .timeout : .provider
-        return ClusterError(code, message, hint: hint, cause: error)
+        // Still failing after the HTTP client's own retries; keep its class so the executor may
+        // try the step again later (the one retry path, as for every backend).
+        return ClusterError(code, message, hint: hint, cause: error, isTransient: error.isTransient, retryAfter: error.retryAfter)
     }
 }

@@ -4,11 +4,18 @@ public import ClusterKit
 public struct SimulatedTalosAPI: TalosAPI {
     public let world: SimulatedWorld
     /// The cluster's secrets, for signing kubeconfigs; nil refuses the `Kubeconfig` call.
-    public let secrets: SecretsBundle?
+    private let loadSecrets: @Sendable () throws -> SecretsBundle?
 
     public init(world: SimulatedWorld, secrets: SecretsBundle? = nil) {
         self.world = world
-        self.secrets = secrets
+        self.loadSecrets = { secrets }
+    }
+
+    /// Reads the secrets only when a kubeconfig is asked for (a run that never gets that far
+    /// never touches the bundle).
+    public init(world: SimulatedWorld, secrets: @escaping @Sendable () throws -> SecretsBundle?) {
+        self.world = world
+        self.loadSecrets = secrets
     }
 
     public func status(of machine: ObservedMachine) async throws -> TalosNodeStatus { try await world.talosStatus(machine) }
@@ -37,7 +44,7 @@ public struct SimulatedTalosAPI: TalosAPI {
 
     public func etcdRecover(_ machine: ObservedMachine, from path: String) async throws { try await world.etcdRecover(machine, from: path) }
 
-    public func kubeconfig(via machine: ObservedMachine) async throws -> String { try await world.kubeconfig(via: machine, secrets: secrets) }
+    public func kubeconfig(via machine: ObservedMachine) async throws -> String { try await world.kubeconfig(via: machine, secrets: try loadSecrets()) }
 
     public func version(of machine: ObservedMachine, insecure: Bool) async throws -> TalosVersionInfo {
         try await world.version(of: machine, insecure: insecure)

@@ -38,7 +38,6 @@ struct EtcdRestore: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
             let session = try Session(cluster, changes: !dryRun)
             if !dryRun { try session.lockCluster() }
             let spec = session.spec

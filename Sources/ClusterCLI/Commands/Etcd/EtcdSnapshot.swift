@@ -37,7 +37,6 @@ struct EtcdSnapshot: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
             let session = try Session(cluster)
             let spec = session.spec
             let directory = dir.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath, isDirectory: true) }

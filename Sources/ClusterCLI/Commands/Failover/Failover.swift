@@ -53,7 +53,6 @@ struct Failover: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
-            try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
             let session = try Session(cluster, changes: !dryRun)
             if !dryRun { try session.lockCluster() }
             let spec = session.spec

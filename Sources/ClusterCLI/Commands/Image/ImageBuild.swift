@@ -39,40 +39,12 @@ struct ImageBuild: ParsableCommand {
                 let name = provider
                 image = try session.run { backend in try await backend.provisioner(name).ensureImage(request) }
             } else {
-                guard case .hetzner(let settings) = providerSpec.settings else {
-                    throw ClusterError(.refused, "\(provider) is a \(providerSpec.type) provider; its image is prepared by `clusterctl up`", hint: "image build makes Hetzner snapshots")
-                }
-                image = try HetznerImageBuild(provider: provider, settings: settings).run(request)
+                image = try runBlocking { try await RealBackends.buildImage(request, provider: providerSpec) }
             }
             switch output.output {
             case .table: Terminal.out("\(provider): image \(image.id) — \(image.description)")
             case .json, .yaml: Terminal.out(try Terminal.document(["provider": provider, "id": image.id, "description": image.description], format: output.output))
             }
         }
-    }
-}
-
-/// The pieces a Hetzner image build needs that live only as long as it: a throwaway SSH key pair
-/// and a known_hosts file for the rescue system.
-struct HetznerImageBuild {
-    let provider: String
-    let settings: HetznerSettings
-
-    func run(_ request: ImageRequest) throws -> ProviderImage {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("clusterctl-image-\(UUID().uuidString)", isDirectory: true)
-        try SecureFile.ensureDirectory(scratch)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let key = try EphemeralSSHKey(directory: scratch, comment: "clusterctl-image-build")
-        let knownHosts = scratch.appendingPathComponent("known_hosts").path
-        let base = try HetznerProvisioner(name: provider, settings: settings)
-        let connect: HetznerImageBuilder.Connect = { address in
-            // The rescue system is a server created moments ago with our key; its host key cannot be
-            // known before, so it is trusted on first use into a known_hosts that dies with the build.
-            SSHClient(SSHConfiguration(host: address, user: "root", privateKeyFile: key.privateKeyFile.path, knownHostsFile: knownHosts, unknownHostKeyPolicy: .trustAndRemember))
-        }
-        let builder = HetznerImageBuilder(
-            client: base.client, waiter: base.waiter, location: settings.locations.first ?? "fsn1", sshPublicKey: key.publicKeyLine, connect: connect)
-        let provisioner = HetznerProvisioner(name: provider, settings: settings, client: base.client, imageBuilder: builder)
-        return try runBlocking { try await provisioner.ensureImage(request) }
     }
 }

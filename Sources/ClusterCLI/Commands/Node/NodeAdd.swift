@@ -31,7 +31,6 @@ struct NodeAdd: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
-            try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
             let before = try Session(cluster, changes: true)
             try before.lockCluster()
             guard let poolSpec = before.spec.pool(named: pool) else {
@@ -56,10 +55,10 @@ struct NodeAdd: ParsableCommand {
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let observed = try await ObservedCluster.observe(spec: grown, backend: backend)
                 verdict.record(observed, action: "its pools were left alone")
-                let operations = NodeOperations(spec: grown, backend: backend, events: progress.handle)
+                let operations = runOptions.nodeOperations(spec: grown, backend: backend, events: progress.handle)
                 let plan = operations.convergePlan(operations.growth(ofPool: poolName, observed: observed), observed: observed)
                 Terminal.error(PlanDocument.text(plan, spec: grown) + "\n")
-                return try await operations.createAndConverge(plan.desired, observed: observed)
+                return try await operations.createAndConverge(plan.desired, observed: observed, nodeTimeout: runOptions.executorOptions(until: .bootstrap).nodeTimeout)
             }
             progress.finish()
             try ReportPrinter.print(report, output: output.output, simulated: cluster.simulate, problems: session.verdict.failures)

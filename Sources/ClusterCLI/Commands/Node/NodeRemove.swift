@@ -53,16 +53,12 @@ struct NodeRemove: ParsableCommand {
                 return
             }
             let machine = copies[0]
-            if machine.identity.role == .controlPlane {
-                // Leaving etcd needs the Talos API; deleting the machine without it would leave a dead member.
-                try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
-            }
             for warning in try NodeOperations.checkRemovable(machine, observed: observed) {
                 Terminal.error("warning: \(warning)")
             }
             let progress = ProgressView(output: output.output)
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
-                try await NodeOperations(spec: spec, backend: backend, events: progress.handle).remove(machine, reason: "removed by request", observed: observed)
+                try await runOptions.nodeOperations(spec: spec, backend: backend, events: progress.handle).remove(machine, reason: "removed by request", observed: observed)
             }
             progress.finish()
             if report.succeeded, let pool = spec.pool(named: machine.identity.pool), pool.count > 0 {

@@ -67,7 +67,6 @@ struct Watch: ParsableCommand {
                 return
             }
             let faults = try runOptions.parsedFaults(simulate: cluster.simulate)
-            try RealBackends.checkReachable(.bootstrap, simulate: cluster.simulate)
             var options = cluster
             // A watch runs until stopped or for --for; the command's own bound is past either.
             options.timeout = options.timeout ?? CommandTimeout(duration: (duration?.duration ?? .seconds(100 * 365 * 86_400)) + .seconds(3600), text: "the watch")
