@@ -17,8 +17,8 @@ public struct LibvirtProvisioner: Provisioner {
     /// an address before it fails with a timeout naming the node. With user-mode networking libvirt
     /// sees no address at all, so there a running domain is done.
     public var addressTimeout: Duration
-    private let shell: any RemoteShell
-    private let time: any TimeSource
+    let shell: any RemoteShell
+    let time: any TimeSource
 
     public var acceptsUserData: Bool { true }
 
@@ -389,7 +389,7 @@ public struct LibvirtProvisioner: Provisioner {
         return String(output.prefix { !$0.isWhitespace }).lowercased()
     }
 
-    private func virshCommand(_ arguments: [String]) -> RemoteCommand {
+    func virshCommand(_ arguments: [String]) -> RemoteCommand {
         RemoteCommand(["virsh", "-q", "-c", settings.uri] + arguments)
     }
 
@@ -405,7 +405,7 @@ public struct LibvirtProvisioner: Provisioner {
         return result
     }
 
-    private func failure(_ result: RemoteCommandResult, _ what: String) -> ClusterError {
+    func failure(_ result: RemoteCommandResult, _ what: String) -> ClusterError {
         let detail = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
         return ClusterError(
             .provider,

@@ -12,7 +12,7 @@ public struct ProxmoxProvisioner: Provisioner {
     public let name: String
     public let settings: ProxmoxSettings
     private let http: HTTPClient
-    private let time: any TimeSource
+    let time: any TimeSource
     private let token: String
     /// One per provider: shared by every copy of this value, so concurrent creates never pick one id.
     private let ids = ProxmoxVMIDAllocator()

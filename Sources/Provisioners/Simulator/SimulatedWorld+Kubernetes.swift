@@ -133,7 +133,7 @@ extension SimulatedWorld {
     }
 
     private func isNodeReady(_ machine: SimulatedMachine?, now: Double) -> Bool {
-        machine.map { Self.isAlive($0) && Self.talosStage($0, now: now) == .running } ?? false
+        machine.map { Self.nodeControllerSeesReady($0, now: now) } ?? false
     }
 
     static func nodeNotFound(_ node: String) -> ProvisionerError {

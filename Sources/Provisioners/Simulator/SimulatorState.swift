@@ -81,6 +81,8 @@ struct SimulatedMachine: Sendable, Codable, Hashable {
     var deleted = false
     /// When the machine failed or was deleted; etcd membership it had then outlives it.
     var diedAt: Double?
+    /// When its power was cut, while it is off (SimulatedWorld+Power.swift).
+    var poweredOffAt: Double?
     var config: MachineConfigSummary?
     var configDigest: String?
     var configAppliedAt: Double?

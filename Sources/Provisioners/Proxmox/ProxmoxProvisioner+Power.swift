@@ -1,0 +1,60 @@
+public import ClusterKit
+
+/// Power through the VM status endpoints (Proxmox VE API, `POST /nodes/{node}/qemu/{vmid}/status/stop`:
+/// "The qemu process will exit immediately. This is akin to pulling the power plug of a running
+/// computer"; `status/start`; `status/reset`), each answering a task UPID that is waited on
+/// until it stops with `OK`.
+///
+/// Proxmox's own rules, which the state read first keeps us clear of: a start of a running VM
+/// fails inside its task ("VM <id> already running", PVE::QemuServer vm_start); a reset of a
+/// stopped VM is refused before any task ("VM <id> not running", PVE::API2::Qemu vm_reset); a
+/// stop of a stopped VM succeeds.
+extension ProxmoxProvisioner: PowerControlling {
+    public func powerState(of machine: ObservedMachine) async throws -> PowerState {
+        let vmid = try self.vmid(machine)
+        let status = try await call(.get, "\(vmPath(machine, vmid))/status/current") as? [String: Any] ?? [:]
+        // `status` is the QEMU process: "stopped" or "running" (GET .../status/current).
+        switch status["status"] as? String {
+        case "running": return .on
+        case "stopped": return .off
+        default: return .unknown
+        }
+    }
+
+    public func powerOff(_ machine: ObservedMachine) async throws {
+        try await powerSwitch.drive(machine.identity.node, to: .off, read: { try await powerState(of: machine) }) {
+            try await statusTask("stop", machine)
+        }
+    }
+
+    public func powerOn(_ machine: ObservedMachine) async throws {
+        try await powerSwitch.drive(machine.identity.node, to: .on, read: { try await powerState(of: machine) }) {
+            try await statusTask("start", machine)
+        }
+    }
+
+    public func reset(_ machine: ObservedMachine) async throws {
+        try await powerSwitch.reset(machine.identity.node, read: { try await powerState(of: machine) }) {
+            try await statusTask("reset", machine)
+        }
+    }
+
+    var powerSwitch: PowerSwitch { PowerSwitch(time: time, timeout: taskTimeout, interval: .seconds(1)) }
+
+    private func statusTask(_ command: String, _ machine: ObservedMachine) async throws {
+        let vmid = try self.vmid(machine)
+        try await waitForTask(try await call(.post, "\(vmPath(machine, vmid))/status/\(command)"))
+    }
+
+    /// The VM's API path on the Proxmox node that holds it (``ObservedMachine/location``).
+    private func vmPath(_ machine: ObservedMachine, _ vmid: Int) -> String {
+        "/nodes/\(Self.segment(machine.location ?? settings.node))/qemu/\(vmid)"
+    }
+
+    private func vmid(_ machine: ObservedMachine) throws -> Int {
+        guard let vmid = Int(machine.providerID) else {
+            throw ClusterError(.provider, "\(name): \(machine.providerID) is not a Proxmox VM id")
+        }
+        return vmid
+    }
+}
