@@ -106,8 +106,9 @@ struct SimulatedPowerTests {
         try SimulationRunLoop(clock: world.clock).run {
             let machine = try #require(try await power.listMachines(cluster: "home").first)
             try await power.powerOff(machine)
-            let refused = await #expect(throws: ProvisionerError.self) { try await power.reset(machine) }
+            let refused = await #expect(throws: ClusterError.self) { try await power.reset(machine) }
             #expect(refused?.code == .refused)
+            #expect(refused?.hint?.contains("power it on") == true)
             try await power.powerOn(machine)
             try await power.reset(machine)
             #expect(try await power.powerState(of: machine) == .on)

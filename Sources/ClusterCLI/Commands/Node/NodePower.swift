@@ -20,7 +20,9 @@ struct NodePower: ParsableCommand {
             power; a node that is off is refused. Each waits for the provider to report the new
             state, and switching a node to the state it is in does nothing.
 
-            Exit codes: 0 done, 1 refused or failed (the message says why and what to do).
+            Exit codes: 0 done; 1 failed; 3 refused (a reset of a node that is off, a name two
+            machines carry, a provider that cannot switch power). The message says why and what
+            to do.
 
             Examples:
               clusterctl node power home home-workers-1 off --simulate
