@@ -71,6 +71,42 @@ struct SimulatedPowerTests {
         }
     }
 
+    @Test("a reset or an outage shorter than the grace period never shows NotReady, though Talos is dark while it boots")
+    func shortOutages() throws {
+        let run = try Self.converged()
+        let world = run.world
+        let backend = run.backend
+        let power = try Self.power(run, "workstation")
+        try SimulationRunLoop(clock: world.clock).run {
+            let kubernetes = backend.kubernetes
+            let talos = backend.talos
+            let machine = try #require(try await power.listMachines(cluster: "home").first { $0.identity.node == "home-workers-2" })
+            func ready() async throws -> Bool { try await kubernetes.nodes().first { $0.name == "home-workers-2" }?.ready == true }
+
+            try await power.reset(machine)
+            #expect(try await talos.status(of: machine).stage == .unreachable)
+            var sawNotReady = false
+            var answered = false
+            for _ in 0..<30 where !answered {
+                try await world.clock.sleep(for: .seconds(1))
+                if try await !ready() { sawNotReady = true }
+                answered = try await talos.status(of: machine).stage == .running
+            }
+            #expect(answered && !sawNotReady, "answered \(answered), NotReady seen \(sawNotReady)")
+
+            try await power.powerOff(machine)
+            try await world.clock.sleep(for: .seconds(20))
+            #expect(try await ready())
+            try await power.powerOn(machine)
+            for _ in 0..<30 {
+                try await world.clock.sleep(for: .seconds(1))
+                if try await !ready() { sawNotReady = true }
+            }
+            #expect(!sawNotReady, "a 20 s outage plus a 15 s boot stays under the 40 s floor")
+            #expect(try await talos.status(of: machine).stage == .running)
+        }
+    }
+
     @Test("one control plane off keeps quorum; two off take the Kubernetes API down until power returns")
     func controlPlanesAndQuorum() throws {
         let run = try Self.converged()

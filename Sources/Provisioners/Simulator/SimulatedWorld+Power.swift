@@ -33,15 +33,25 @@ extension SimulatedWorld {
     }
 
     /// Whether the Kubernetes API shows the machine's Node Ready at `now`: what its kubelet last
-    /// posted, until the node controller gives up on a machine that went dark.
+    /// posted, until the node controller gives up on a machine that went dark. A machine back
+    /// from a cut before the grace period ran out (a reset, a short outage) never shows NotReady.
     static func nodeControllerSeesReady(_ machine: SimulatedMachine, now: Double) -> Bool {
-        guard let poweredOffAt = machine.poweredOffAt else {
-            return isAlive(machine) && talosStage(machine, now: now) == .running
+        if let cut = machine.powerCut, isDark(machine, now: now) {
+            return cut.wasReady && now < notReadyAt(node: machine.identity.node, poweredOffAt: cut.at)
         }
-        var before = machine
-        before.poweredOffAt = nil
-        let wasReady = isAlive(before) && talosStage(before, now: poweredOffAt) == .running
-        return wasReady && now < notReadyAt(node: machine.identity.node, poweredOffAt: poweredOffAt)
+        return isAlive(machine) && talosStage(machine, now: now) == .running
+    }
+
+    /// Off, or booting after a power cut: its kubelet posts nothing.
+    static func isDark(_ machine: SimulatedMachine, now: Double) -> Bool {
+        machine.poweredOffAt != nil || (machine.powerCut != nil && now < machine.runningAt)
+    }
+
+    /// Records a cut at `now`, unless the machine is still dark from an earlier one: the
+    /// kubelet's last post came before that first cut.
+    static func cutPower(_ record: inout SimulatedMachine, now: Double) {
+        guard !isDark(record, now: now) else { return }
+        record.powerCut = PowerCut(at: now, wasReady: nodeControllerSeesReady(record, now: now))
     }
 
     static func powerState(_ machine: SimulatedMachine) -> PowerState {
@@ -67,7 +77,9 @@ extension SimulatedWorld {
             }
             switch action {
             case .off:
-                if record.poweredOffAt == nil { record.poweredOffAt = now }
+                guard record.poweredOffAt == nil else { return }
+                Self.cutPower(&record, now: now)
+                record.poweredOffAt = now
             case .on:
                 guard record.poweredOffAt != nil else { return }
                 record.poweredOffAt = nil
@@ -78,6 +90,7 @@ extension SimulatedWorld {
                         .refused, "the machine is powered off, so it cannot be reset", provider: provider, resource: machine.identity.node,
                         hint: "power it on instead")
                 }
+                Self.cutPower(&record, now: now)
                 record.runningAt = now + self.duration(timing.boot, seed: state.seed, node: machine.identity.node, process: "reset@\(now)")
             }
             guard let index = state.providers[provider]?.machines.firstIndex(where: { $0.providerID == record.providerID && !$0.deleted }) else { return }
