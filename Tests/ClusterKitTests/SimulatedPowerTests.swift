@@ -14,17 +14,22 @@ struct SimulatedPowerTests {
         return run
     }
 
-    static func power(_ run: SimulatedRun, _ provider: String) throws -> any PowerControlling {
-        try #require(run.backend.provisioners[provider] as? any PowerControlling)
+    /// Runs `body` on the virtual clock against a converged cluster, with the named provider's power.
+    static func withCluster(
+        _ provider: String, faults: [SimulatedFault] = [],
+        _ body: @escaping @Sendable (SimulatedWorld, ClusterBackend, any PowerControlling) async throws -> Void
+    ) throws {
+        let run = try converged()
+        let power = try #require(run.backend.provisioners[provider] as? any PowerControlling)
+        for fault in faults { run.world.inject(fault) }
+        let world = run.world
+        let backend = run.backend
+        try SimulationRunLoop(clock: world.clock).run { try await body(world, backend, power) }
     }
 
     @Test("a worker powered off: Talos unreachable at once, NotReady 40-55 s later (grace 50 s), Ready again after power on")
     func workerPowerCycle() throws {
-        let run = try Self.converged()
-        let world = run.world
-        let backend = run.backend
-        let power = try Self.power(run, "workstation")
-        try SimulationRunLoop(clock: world.clock).run {
+        try Self.withCluster("workstation") { world, backend, power in
             let kubernetes = backend.kubernetes
             let talos = backend.talos
             func ready(_ node: String) async throws -> KubernetesNodeStatus? { try await kubernetes.nodes().first { $0.name == node } }
@@ -73,11 +78,7 @@ struct SimulatedPowerTests {
 
     @Test("a reset or an outage shorter than the grace period never shows NotReady, though Talos is dark while it boots")
     func shortOutages() throws {
-        let run = try Self.converged()
-        let world = run.world
-        let backend = run.backend
-        let power = try Self.power(run, "workstation")
-        try SimulationRunLoop(clock: world.clock).run {
+        try Self.withCluster("workstation") { world, backend, power in
             let kubernetes = backend.kubernetes
             let talos = backend.talos
             let machine = try #require(try await power.listMachines(cluster: "home").first { $0.identity.node == "home-workers-2" })
@@ -109,11 +110,7 @@ struct SimulatedPowerTests {
 
     @Test("one control plane off keeps quorum; two off take the Kubernetes API down until power returns")
     func controlPlanesAndQuorum() throws {
-        let run = try Self.converged()
-        let world = run.world
-        let backend = run.backend
-        let power = try Self.power(run, "hcloud")
-        try SimulationRunLoop(clock: world.clock).run {
+        try Self.withCluster("hcloud") { world, backend, power in
             let kubernetes = backend.kubernetes
             let cloud = try await power.listMachines(cluster: "home").filter { $0.identity.role == .controlPlane }
             #expect(cloud.count == 2)
@@ -136,10 +133,7 @@ struct SimulatedPowerTests {
 
     @Test("a reset needs power; a failed host has no power to switch")
     func refusals() throws {
-        let run = try Self.converged()
-        let world = run.world
-        let power = try Self.power(run, "lab")
-        try SimulationRunLoop(clock: world.clock).run {
+        try Self.withCluster("lab") { world, backend, power in
             let machine = try #require(try await power.listMachines(cluster: "home").first)
             try await power.powerOff(machine)
             let refused = await #expect(throws: ClusterError.self) { try await power.reset(machine) }
@@ -158,11 +152,7 @@ struct SimulatedPowerTests {
 
     @Test("power faults are injected like any other: a 5xx on a power call, then it works")
     func powerFaults() throws {
-        let run = try Self.converged()
-        let world = run.world
-        let power = try Self.power(run, "lab")
-        world.inject(try SimulatedFault(parsing: "5xx:power:home-edge-1"))
-        try SimulationRunLoop(clock: world.clock).run {
+        try Self.withCluster("lab", faults: [try SimulatedFault(parsing: "5xx:power:home-edge-1")]) { world, backend, power in
             let machine = try #require(try await power.listMachines(cluster: "home").first { $0.identity.node == "home-edge-1" })
             let failed = await #expect(throws: ProvisionerError.self) { try await power.powerOff(machine) }
             #expect(failed?.isTransient == true)

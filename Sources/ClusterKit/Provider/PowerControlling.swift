@@ -7,8 +7,8 @@
 /// Each verb returns only once the provider's own progress signal says it is done (a Hetzner
 /// action, a Proxmox task UPID, the libvirt domain state) and the machine reads back in the
 /// wanted state. ``powerOff(_:)`` and ``powerOn(_:)`` are idempotent: a machine already in the
-/// wanted state is left alone, one in transition is waited for. ``PowerSwitch`` gives backends
-/// that shape.
+/// wanted state is left alone, one in transition is waited for. ``PowerCommanding`` gives
+/// backends that shape.
 public protocol PowerControlling: Provisioner {
     /// The machine's power as the provider reports it now. Throws `not-found` when it is gone.
     func powerState(of machine: ObservedMachine) async throws -> PowerState
@@ -35,6 +35,38 @@ extension PowerControlling {
         case .off: try await powerOff(machine)
         case .on: try await powerOn(machine)
         case .reset: try await reset(machine)
+        }
+    }
+}
+
+/// A backend that switches power with one provider command per ``PowerAction``: it says how to
+/// read the state and how to send a command, and gets the idempotent verbs of
+/// ``PowerControlling`` from ``PowerSwitch``.
+public protocol PowerCommanding: PowerControlling {
+    /// How long to wait, and how often to read, for this provider.
+    var powerSwitch: PowerSwitch { get }
+
+    /// Sends the provider's command for `action` and waits for the provider's own progress signal
+    /// (an action, a task, the command's return); ``PowerSwitch`` then reads the state back.
+    func sendPower(_ action: PowerAction, to machine: ObservedMachine) async throws
+}
+
+extension PowerCommanding {
+    public func powerOff(_ machine: ObservedMachine) async throws {
+        try await powerSwitch.drive(machine.identity.node, to: .off, read: { try await powerState(of: machine) }) {
+            try await sendPower(.off, to: machine)
+        }
+    }
+
+    public func powerOn(_ machine: ObservedMachine) async throws {
+        try await powerSwitch.drive(machine.identity.node, to: .on, read: { try await powerState(of: machine) }) {
+            try await sendPower(.on, to: machine)
+        }
+    }
+
+    public func reset(_ machine: ObservedMachine) async throws {
+        try await powerSwitch.reset(machine.identity.node, read: { try await powerState(of: machine) }) {
+            try await sendPower(.reset, to: machine)
         }
     }
 }

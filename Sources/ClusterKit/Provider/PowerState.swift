@@ -23,3 +23,14 @@ public enum PowerAction: String, Sendable, Hashable, Codable, CaseIterable, Cust
 
     public var description: String { rawValue }
 }
+
+extension PowerAction {
+    /// The provider's own word for this action, from a backend's table.
+    public func command(off: String, on: String, reset: String) -> String {
+        switch self {
+        case .off: off
+        case .on: on
+        case .reset: reset
+        }
+    }
+}

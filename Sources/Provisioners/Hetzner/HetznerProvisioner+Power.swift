@@ -8,7 +8,7 @@ public import ClusterKit
 /// server already in the wanted state costs no action; one `stopping` or `starting` is waited
 /// for. Hetzner `poweroff` "cuts power to the Server … equivalent to pulling the power cord"
 /// and `reset` "cuts power to a Server and starts it again" (spec, the two operations).
-extension HetznerProvisioner: PowerControlling {
+extension HetznerProvisioner: PowerCommanding {
     public func powerState(of machine: ObservedMachine) async throws -> PowerState {
         let id = try serverID(machine)
         do {
@@ -33,32 +33,16 @@ extension HetznerProvisioner: PowerControlling {
         }
     }
 
-    public func powerOff(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.drive(machine.identity.node, to: .off, read: { try await powerState(of: machine) }) {
-            try await serverAction("poweroff", machine)
-        }
-    }
-
-    public func powerOn(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.drive(machine.identity.node, to: .on, read: { try await powerState(of: machine) }) {
-            try await serverAction("poweron", machine)
-        }
-    }
-
-    public func reset(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.reset(machine.identity.node, read: { try await powerState(of: machine) }) {
-            try await serverAction("reset", machine)
-        }
+    /// `poweroff`, `poweron` or `reset`, waited on as an action.
+    public func sendPower(_ action: PowerAction, to machine: ObservedMachine) async throws {
+        let command = action.command(off: "poweroff", on: "poweron", reset: "reset")
+        let id = try serverID(machine)
+        let started = try await wrap("\(command) of server \(machine.identity.node)") { try await client.serverAction(id: id, command) }
+        try await checkActions([started], resource: "server \(machine.identity.node)")
     }
 
     /// Actions take seconds (the model: 8 s); the server's status is read at most every 2 s.
-    var powerSwitch: PowerSwitch { PowerSwitch(time: time, timeout: .seconds(600), interval: .seconds(2)) }
-
-    private func serverAction(_ command: String, _ machine: ObservedMachine) async throws {
-        let id = try serverID(machine)
-        let action = try await wrap("\(command) of server \(machine.identity.node)") { try await client.serverAction(id: id, command) }
-        try await checkActions([action], resource: "server \(machine.identity.node)")
-    }
+    public var powerSwitch: PowerSwitch { PowerSwitch(time: time, timeout: .seconds(600), interval: .seconds(2)) }
 
     private func serverID(_ machine: ObservedMachine) throws -> Int {
         guard let id = Int(machine.providerID) else {

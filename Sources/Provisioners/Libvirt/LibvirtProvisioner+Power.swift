@@ -6,7 +6,7 @@ import Foundation
 /// the domain and its disks stay), `virsh start` and `virsh reset` ("reset a domain immediately
 /// without any guest shutdown", virsh(1)). Each returns once libvirt has done it; the state is
 /// then read back with `virsh domstate`.
-extension LibvirtProvisioner: PowerControlling {
+extension LibvirtProvisioner: PowerCommanding {
     public func powerState(of machine: ObservedMachine) async throws -> PowerState {
         let node = machine.identity.node
         let result = try await shell.run(virshCommand(["domstate", node]), stdin: nil)
@@ -30,30 +30,14 @@ extension LibvirtProvisioner: PowerControlling {
         }
     }
 
-    public func powerOff(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.drive(machine.identity.node, to: .off, read: { try await powerState(of: machine) }) {
-            try await command("destroy", machine, "powering off domain")
-        }
-    }
-
-    public func powerOn(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.drive(machine.identity.node, to: .on, read: { try await powerState(of: machine) }) {
-            try await command("start", machine, "starting domain")
-        }
-    }
-
-    public func reset(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.reset(machine.identity.node, read: { try await powerState(of: machine) }) {
-            try await command("reset", machine, "resetting domain")
-        }
+    /// `virsh destroy`, `virsh start` or `virsh reset`; each returns once libvirt has done it.
+    public func sendPower(_ action: PowerAction, to machine: ObservedMachine) async throws {
+        let verb = action.command(off: "destroy", on: "start", reset: "reset")
+        let node = machine.identity.node
+        let result = try await shell.run(virshCommand([verb, node]), stdin: nil)
+        guard result.exitStatus == 0 else { throw failure(result, "power \(action) of domain \(node) (virsh \(verb))") }
     }
 
     /// virsh answers when the change is made, so a short interval suffices.
-    var powerSwitch: PowerSwitch { PowerSwitch(time: time, timeout: .seconds(120), interval: .seconds(1)) }
-
-    private func command(_ verb: String, _ machine: ObservedMachine, _ what: String) async throws {
-        let node = machine.identity.node
-        let result = try await shell.run(virshCommand([verb, node]), stdin: nil)
-        guard result.exitStatus == 0 else { throw failure(result, "\(what) \(node)") }
-    }
+    public var powerSwitch: PowerSwitch { PowerSwitch(time: time, timeout: .seconds(120), interval: .seconds(1)) }
 }

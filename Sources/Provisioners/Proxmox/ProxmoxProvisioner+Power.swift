@@ -9,7 +9,7 @@ public import ClusterKit
 /// fails inside its task ("VM <id> already running", PVE::QemuServer vm_start); a reset of a
 /// stopped VM is refused before any task ("VM <id> not running", PVE::API2::Qemu vm_reset); a
 /// stop of a stopped VM succeeds.
-extension ProxmoxProvisioner: PowerControlling {
+extension ProxmoxProvisioner: PowerCommanding {
     public func powerState(of machine: ObservedMachine) async throws -> PowerState {
         let vmid = try self.vmid(machine)
         let status = try await call(.get, "\(vmPath(machine, vmid))/status/current") as? [String: Any] ?? [:]
@@ -21,30 +21,14 @@ extension ProxmoxProvisioner: PowerControlling {
         }
     }
 
-    public func powerOff(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.drive(machine.identity.node, to: .off, read: { try await powerState(of: machine) }) {
-            try await statusTask("stop", machine)
-        }
-    }
-
-    public func powerOn(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.drive(machine.identity.node, to: .on, read: { try await powerState(of: machine) }) {
-            try await statusTask("start", machine)
-        }
-    }
-
-    public func reset(_ machine: ObservedMachine) async throws {
-        try await powerSwitch.reset(machine.identity.node, read: { try await powerState(of: machine) }) {
-            try await statusTask("reset", machine)
-        }
-    }
-
-    var powerSwitch: PowerSwitch { PowerSwitch(time: time, timeout: taskTimeout, interval: .seconds(1)) }
-
-    private func statusTask(_ command: String, _ machine: ObservedMachine) async throws {
+    /// `status/stop`, `status/start` or `status/reset`, each waited on as a task.
+    public func sendPower(_ action: PowerAction, to machine: ObservedMachine) async throws {
+        let command = action.command(off: "stop", on: "start", reset: "reset")
         let vmid = try self.vmid(machine)
         try await waitForTask(try await call(.post, "\(vmPath(machine, vmid))/status/\(command)"))
     }
+
+    public var powerSwitch: PowerSwitch { PowerSwitch(time: time, timeout: taskTimeout, interval: .seconds(1)) }
 
     /// The VM's API path on the Proxmox node that holds it (``ObservedMachine/location``).
     private func vmPath(_ machine: ObservedMachine, _ vmid: Int) -> String {
