@@ -47,6 +47,18 @@ import Testing
         #expect(try Self.node(cli, "home-big-1")?["machine"] as? String != "stopped")
     }
 
+    @Test func upAfterADrillPowersTheNodeBackOn() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try cli.run("up", "home", "--simulate").status == 0)
+        #expect(try cli.run("node", "power", "home", "home-big-2", "off", "--simulate").status == 0)
+        let up = try cli.run("up", "home", "--simulate")
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(up.stdout.contains("7 of 7 nodes Ready"), "\(up.stdout)")
+        let after = try cli.run("node", "power", "home", "home-big-2", "status", "--simulate", "-o", "json")
+        #expect(try Self.power(after.stdout)["power"] as? String == "on")
+    }
+
     @Test func unknownNodeAndHiddenHelp() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }

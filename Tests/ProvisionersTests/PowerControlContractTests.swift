@@ -160,6 +160,19 @@ struct PowerControlContractTests {
         }
     }
 
+    @Test("waiting for a machine to run powers a stopped one on, as `up` needs after a drill", arguments: PowerBackend.allCases.filter(\.isAvailable))
+    func waitPowersOn(_ backend: PowerBackend) async throws {
+        try await backend.run { subject in
+            try await subject.provisioner.powerOff(subject.machine)
+            var stopped = subject.machine
+            stopped.phase = .stopped
+            let running = try await subject.provisioner.waitUntilRunning(stopped)
+            #expect(running.phase == .running)
+            #expect(try await subject.provisioner.powerState(of: subject.machine) == .on)
+            #expect(try subject.backendSaysOn())
+        }
+    }
+
     @Test("a machine that is gone has no power state: not found", arguments: PowerBackend.allCases.filter(\.isAvailable))
     func goneMachine(_ backend: PowerBackend) async throws {
         try await backend.run { subject in

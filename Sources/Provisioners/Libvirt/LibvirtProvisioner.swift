@@ -200,6 +200,7 @@ public struct LibvirtProvisioner: Provisioner {
     public func waitUntilRunning(_ machine: ObservedMachine) async throws -> ObservedMachine {
         let start = time.now
         let node = machine.identity.node
+        var poweredOn = false
         while true {
             guard let current = try await observe(domain: node) else {
                 throw ClusterError(.notFound, "domain \(node) is gone from \(settings.ssh.host)")
@@ -211,6 +212,12 @@ public struct LibvirtProvisioner: Provisioner {
             }
             if current.phase == .running && (!current.addresses.isEmpty || !waitsForAddress) {
                 return current
+            }
+            // Powered off (a drill, a person): on, once, or it would never come up.
+            if current.phase == .stopped && !poweredOn {
+                poweredOn = true
+                try await powerOn(current)
+                continue
             }
             if time.now - start >= addressTimeout {
                 let state = current.phase == .running ? "is running but has no address" : "is not running"
