@@ -54,8 +54,8 @@ public final class ProxmoxModel: @unchecked Sendable {
     /// How long a clone, resize, start or delete task runs on the model's clock.
     public let taskDuration: Duration
     private let time: any TimeSource
-    private let lock = NSLock()
-    private var vms: [Int: VM] = [:]
+    let lock = NSLock()
+    var vms: [Int: VM] = [:]
     private var tasks: [String: ModelTask] = [:]
     private var taskCounter = 0
     private var faults: [(fault: Fault, method: String?, path: String?, remaining: Int)] = []
@@ -187,12 +187,8 @@ public final class ProxmoxModel: @unchecked Sendable {
         if let captured = match("nodes/\(node)/qemu/*/*/*"), captured[1] == "status" || captured[1] == "agent" {
             guard let vmid = Int(captured[0]), let vm = vms[vmid] else { return missing(captured[0]) }
             switch (method, captured[2]) {
-            case ("GET", "current"): return ok(["status": vm.status, "vmid": vmid])
-            case ("POST", "start"):
-                if let lock = vm.lock { return reply(500, ["data": NSNull()], message: "VM \(vmid) is locked (\(lock))") }
-                return ok(task("qmstart", vmid, now: now, exit: "OK") { $0[vmid]?.status = "running" })
-            case ("POST", "stop"):
-                return ok(task("qmstop", vmid, now: now, exit: "OK") { $0[vmid]?.status = "stopped" })
+            case ("GET", "current"): return current(vm)
+            case ("POST", "start"), ("POST", "stop"), ("POST", "reset"): return power(captured[2], vm, now: now)
             case ("GET", "network-get-interfaces"):
                 guard vm.status == "running" else { return reply(500, ["data": NSNull()], message: "VM \(vmid) is not running") }
                 return ok([
@@ -277,7 +273,7 @@ public final class ProxmoxModel: @unchecked Sendable {
             })
     }
 
-    private func task(
+    func task(
         _ type: String, _ vmid: Int, now: Duration, duration: Duration? = nil, exit: String,
         effect: (@Sendable (inout [Int: VM]) -> Void)?
     ) -> String {
@@ -297,9 +293,9 @@ public final class ProxmoxModel: @unchecked Sendable {
         reply(400, ["data": NSNull(), "errors": [field: why]], message: "Parameter verification failed.")
     }
 
-    private func ok(_ data: Any) -> HTTPLoopbackReply { reply(200, ["data": data]) }
+    func ok(_ data: Any) -> HTTPLoopbackReply { reply(200, ["data": data]) }
 
-    private func reply(_ status: Int, _ body: [String: Any], message: String? = nil) -> HTTPLoopbackReply {
+    func reply(_ status: Int, _ body: [String: Any], message: String? = nil) -> HTTPLoopbackReply {
         var body = body
         if let message { body["message"] = message + "\n" }
         let bytes = (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)

@@ -408,10 +408,7 @@ public final class HetznerCloudModel: Sendable {
         }
         switch command {
         case "poweron", "poweroff", "shutdown", "reset", "reboot":
-            let target = command == "poweroff" || command == "shutdown" ? "off" : "running"
-            let action = startAction(&state, "\(command == "poweron" ? "start" : command == "poweroff" ? "stop" : command)_server", now: now,
-                resources: resources, effect: .serverStatus(id, target))
-            return json(201, ["action": actionJSON(action, now)])
+            return powerAction(id, command, now: now, state: &state)
         case "enable_rescue":
             let keys = body["ssh_keys"] as? [Int] ?? []
             if let missing = keys.first(where: { state.sshKeys[$0] == nil }) {
@@ -436,7 +433,7 @@ public final class HetznerCloudModel: Sendable {
 
     // MARK: Actions
 
-    private func startAction(
+    func startAction(
         _ state: inout State, _ command: String, now: Duration, resources: [(id: Int, type: String)], effect: HetznerModelAction.Effect
     ) -> HetznerModelAction {
         let action = HetznerModelAction(
@@ -453,7 +450,7 @@ public final class HetznerCloudModel: Sendable {
             action.applied = true
             state.actions[id] = action
             if action.failure != nil {
-                if case .serverStatus(let server, _) = action.effect, action.command == "create_server" { state.servers[server]?.status = "off" }
+                if case .serverStatus(let server, _) = action.effect { Self.failedPowerAction(action.command, server: server, state: &state) }
                 continue
             }
             switch action.effect {
@@ -582,7 +579,7 @@ public final class HetznerCloudModel: Sendable {
         ]
     }
 
-    private func actionJSON(_ action: HetznerModelAction, _ now: Duration) -> [String: Any] {
+    func actionJSON(_ action: HetznerModelAction, _ now: Duration) -> [String: Any] {
         let status = action.status(at: now)
         let progress = status == "running" ? min(99, Int(Self.seconds(now - action.started) / Self.seconds(action.duration) * 100)) : 100
         let error: Any = status == "error" ? ["code": action.failure?.code ?? "action_failed", "message": action.failure?.message ?? "failed"] : NSNull()
@@ -666,7 +663,7 @@ public final class HetznerCloudModel: Sendable {
         return json(status, ["error": body], headers: headers)
     }
 
-    private func json(_ status: Int, _ object: [String: Any], headers: [String: String] = [:]) -> HTTPLoopbackReply {
+    func json(_ status: Int, _ object: [String: Any], headers: [String: String] = [:]) -> HTTPLoopbackReply {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         var all = headers
         all["Content-Type"] = "application/json"

@@ -23,7 +23,7 @@ public struct HetznerProvisioner: FloatingIPProvisioner {
     /// spec's features need.
     public var firewallRules: [HetznerCreateFirewall.Rule] = HetznerProvisioner.firewallRules()
     let cache = HetznerResourceCache()
-    private let time: any TimeSource
+    let time: any TimeSource
     private let logger: Logger
 
     public var acceptsUserData: Bool { true }

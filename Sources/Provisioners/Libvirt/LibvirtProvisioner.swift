@@ -17,8 +17,8 @@ public struct LibvirtProvisioner: Provisioner {
     /// an address before it fails with a timeout naming the node. With user-mode networking libvirt
     /// sees no address at all, so there a running domain is done.
     public var addressTimeout: Duration
-    private let shell: any RemoteShell
-    private let time: any TimeSource
+    let shell: any RemoteShell
+    let time: any TimeSource
 
     public var acceptsUserData: Bool { true }
 
@@ -200,6 +200,7 @@ public struct LibvirtProvisioner: Provisioner {
     public func waitUntilRunning(_ machine: ObservedMachine) async throws -> ObservedMachine {
         let start = time.now
         let node = machine.identity.node
+        var poweredOn = false
         while true {
             guard let current = try await observe(domain: node) else {
                 throw ClusterError(.notFound, "domain \(node) is gone from \(settings.ssh.host)")
@@ -211,6 +212,12 @@ public struct LibvirtProvisioner: Provisioner {
             }
             if current.phase == .running && (!current.addresses.isEmpty || !waitsForAddress) {
                 return current
+            }
+            // Powered off (a drill, a person): on, once, or it would never come up.
+            if current.phase == .stopped && !poweredOn {
+                poweredOn = true
+                try await powerOn(current)
+                continue
             }
             if time.now - start >= addressTimeout {
                 let state = current.phase == .running ? "is running but has no address" : "is not running"
@@ -389,7 +396,7 @@ public struct LibvirtProvisioner: Provisioner {
         return String(output.prefix { !$0.isWhitespace }).lowercased()
     }
 
-    private func virshCommand(_ arguments: [String]) -> RemoteCommand {
+    func virshCommand(_ arguments: [String]) -> RemoteCommand {
         RemoteCommand(["virsh", "-q", "-c", settings.uri] + arguments)
     }
 
@@ -405,7 +412,7 @@ public struct LibvirtProvisioner: Provisioner {
         return result
     }
 
-    private func failure(_ result: RemoteCommandResult, _ what: String) -> ClusterError {
+    func failure(_ result: RemoteCommandResult, _ what: String) -> ClusterError {
         let detail = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
         return ClusterError(
             .provider,

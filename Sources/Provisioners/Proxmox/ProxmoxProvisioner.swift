@@ -12,7 +12,7 @@ public struct ProxmoxProvisioner: Provisioner {
     public let name: String
     public let settings: ProxmoxSettings
     private let http: HTTPClient
-    private let time: any TimeSource
+    let time: any TimeSource
     private let token: String
     /// One per provider: shared by every copy of this value, so concurrent creates never pick one id.
     private let ids = ProxmoxVMIDAllocator()
@@ -216,6 +216,7 @@ public struct ProxmoxProvisioner: Provisioner {
 
     public func waitUntilRunning(_ machine: ObservedMachine) async throws -> ObservedMachine {
         let start = time.now
+        var poweredOn = false
         while true {
             let current = try await listMachines(cluster: machine.identity.cluster).first {
                 $0.providerID == machine.providerID
@@ -225,6 +226,12 @@ public struct ProxmoxProvisioner: Provisioner {
             }
             if current.phase == .running && (!current.addresses.isEmpty || time.now - start >= .seconds(300)) {
                 return current
+            }
+            // Powered off (a drill, a person): on, once, or it would never come up.
+            if current.phase == .stopped && !poweredOn {
+                poweredOn = true
+                try await powerOn(current)
+                continue
             }
             if time.now - start >= taskTimeout {
                 throw ClusterError(.timeout, "VM \(machine.identity.node) did not come up on Proxmox in time")

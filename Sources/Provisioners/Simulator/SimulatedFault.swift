@@ -26,7 +26,7 @@ public struct SimulatedFault: Sendable, Hashable, Codable, CustomStringConvertib
     }
 
     public enum Operation: String, Sendable, Hashable, Codable, CaseIterable {
-        case image, resources, list, create, wait, delete, apply, status, bootstrap, etcd, kubernetes, gitops
+        case image, resources, list, create, wait, delete, apply, status, bootstrap, etcd, kubernetes, gitops, power
     }
 
     public var kind: Kind

@@ -45,6 +45,8 @@ public struct SimulatedProvisioner: Provisioner, FloatingIPProvisioner {
             if current.phase == .failed {
                 throw ProvisionerError(.unavailable, "the machine failed while booting", provider: name, resource: machine.identity.node)
             }
+            // Powered off (a drill, a person): on, as Hetzner's waitUntilRunning does.
+            if current.phase == .stopped { try await powerOn(current) }
             try await world.clock.sleep(for: pollInterval)
             current = try await world.machine(provider: name, id: machine.providerID)
         }

@@ -135,9 +135,10 @@ extension SimulatedWorld {
 
     private func isNodeReady(_ machine: SimulatedMachine?, _ state: SimulatorState, now: Double) -> Bool {
         guard let machine else { return false }
+        // A powered-off or lost node's kubelet stops posting, but the node stays Ready until the
+        // node controller's grace period runs out (SimulatedWorld+Power.swift, SimulatedWorld+Loss.swift).
+        if Self.isDark(machine, now: now) { return Self.nodeControllerSeesReady(machine, now: now) }
         if Self.isAlive(machine) && Self.talosStage(machine, now: now) == .running { return true }
-        // A lost node's kubelet stops posting, but the node stays Ready until the node controller's
-        // grace period runs out (see SimulatedWorld+Loss.swift).
         return notReadyAt(machine, state).map { now < $0 } ?? false
     }
 

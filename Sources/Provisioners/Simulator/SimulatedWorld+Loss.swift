@@ -6,7 +6,7 @@ public import ClusterKit
 /// A lost machine's provider reports it failed; its Talos API stops answering at once; its etcd
 /// member stays listed (a dead voter that counts against quorum) until someone removes it; its
 /// Kubernetes node stays Ready until the node controller's grace period passes
-/// (``SimulationTimings/notReadyAfterLoss``), then NotReady, and stays listed until deleted.
+/// (``SimulatedWorld/NodeMonitor``), then NotReady, and stays listed until deleted.
 extension SimulatedWorld {
     /// How a node is lost.
     public enum Loss: Sendable {
@@ -53,11 +53,11 @@ extension SimulatedWorld {
     }
 
     /// When a lost machine's Kubernetes node turns NotReady: nil while it is alive, or when its
-    /// kubelet never was Ready.
+    /// kubelet never was Ready. The node controller treats a lost machine as a cut of its power
+    /// (``SimulatedWorld/notReadyAt(node:wentDarkAt:)``).
     func notReadyAt(_ machine: SimulatedMachine, _ state: SimulatorState) -> Double? {
         guard let diedAt = machine.diedAt, let readyAt = kubeletReadyAt(state, machine: machine), readyAt <= diedAt else { return nil }
-        let range = timings.notReadyAfterLoss
-        return diedAt + range.lowerBound + (range.upperBound - range.lowerBound) * StableHash.unitInterval("\(machine.providerID)/not-ready", seed: state.seed)
+        return Self.notReadyAt(node: machine.identity.node, wentDarkAt: diedAt)
     }
 
     /// The machine a floating IP's address reaches now, when `address` is one of the cluster's

@@ -201,7 +201,7 @@ public final class SimulatedWorld: Sendable {
         }
     }
 
-    static func isAlive(_ machine: SimulatedMachine) -> Bool { !machine.failed && !machine.deleted }
+    static func isAlive(_ machine: SimulatedMachine) -> Bool { !machine.failed && !machine.deleted && machine.poweredOffAt == nil }
 
     static func talosStage(_ machine: SimulatedMachine, now: Double) -> TalosStage {
         guard isAlive(machine), now >= machine.runningAt else { return .unreachable }
@@ -277,7 +277,8 @@ public final class SimulatedWorld: Sendable {
     }
 
     func observed(_ machine: SimulatedMachine, now: Double) -> ObservedMachine {
-        let phase: MachinePhase = machine.failed ? .failed : (now >= machine.runningAt ? .running : .provisioning)
+        let phase: MachinePhase =
+            machine.failed ? .failed : machine.poweredOffAt != nil ? .stopped : (now >= machine.runningAt ? .running : .provisioning)
         return ObservedMachine(
             providerID: machine.providerID, provider: machine.provider, identity: machine.identity, phase: phase,
             addresses: [machine.address], size: machine.size, location: machine.location, imageID: machine.imageID)

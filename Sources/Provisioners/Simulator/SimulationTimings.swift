@@ -47,11 +47,6 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
     public var podTermination: Duration = .seconds(30)
     /// Flux controllers up and the first reconcile of the GitOps path done.
     public var fluxInstall: Duration = .seconds(45)
-    /// From a kubelet's last status to its node turning NotReady: the node-monitor grace period
-    /// (50 s since Kubernetes 1.32, kubernetes/kubernetes PR #126287) after a lease renewal 0-10 s
-    /// before the fault, plus up to one 5 s monitor period: 40-55 s (FAILOVER-FACTS.md section 3).
-    /// The earliest and latest; each node falls in between, by the seed.
-    public var notReadyAfterLoss: ClosedRange<Double> = 40...55
     /// From a floating IP's assignment to traffic reaching the new holder. Hetzner gives no figure
     /// for Cloud floating IPs; keepalived plus an API claim measured 15-20 s of total failover
     /// (mysticaltech/terraform-hcloud-kube-hetzner PR #2051, FAILOVER-FACTS.md section 4), of

@@ -85,11 +85,22 @@ struct SimulatedMachine: Sendable, Codable, Hashable {
     var deleted = false
     /// When the machine failed or was deleted; etcd membership it had then outlives it.
     var diedAt: Double?
+    /// When its power was cut, while it is off (SimulatedWorld+Power.swift).
+    var poweredOffAt: Double?
+    /// The power cut the machine has not come back from yet, or last came back from.
+    var powerCut: PowerCut?
     var config: MachineConfigSummary?
     var configDigest: String?
     var configAppliedAt: Double?
     /// When Talos finishes installing and rebooting after its config arrived.
     var talosRunningAt: Double?
+}
+
+/// A cut of a machine's power (off or reset) as the Kubernetes node controller sees it: when, and
+/// whether the Node was Ready then (what its kubelet last posted).
+struct PowerCut: Sendable, Codable, Hashable {
+    var at: Double
+    var wasReady: Bool
 }
 
 extension SimulatorState.ClusterState {

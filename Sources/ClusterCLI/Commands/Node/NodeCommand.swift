@@ -13,5 +13,5 @@ struct NodeCommand: ParsableCommand {
               clusterctl node add home --pool cloud --count 2 --simulate
               clusterctl node remove home home-big-2
             """,
-        subcommands: [NodeAdd.self, NodeRemove.self])
+        subcommands: [NodeAdd.self, NodeRemove.self, NodePower.self])
 }
