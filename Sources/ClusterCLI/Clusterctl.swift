@@ -29,7 +29,7 @@ struct Clusterctl: ParsableCommand {
             """,
         subcommands: [
             Validate.self, PlanCommand.self, Up.self, Status.self, NodeCommand.self, Down.self, GenCommand.self,
-            SecretsCommand.self, ImageCommand.self,
+            SecretsCommand.self, ImageCommand.self, DrillCommand.self,
         ]
     )
 
