@@ -14,5 +14,5 @@ struct DrillCommand: ParsableCommand {
               clusterctl drill run home --scenario lose-worker --simulate
               clusterctl drill history home -o json
             """,
-        subcommands: [DrillSchedule.self])
+        subcommands: [DrillRun.self, DrillStop.self, DrillHistoryCommand.self, DrillSchedule.self])
 }
