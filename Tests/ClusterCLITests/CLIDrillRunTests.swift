@@ -129,6 +129,36 @@ import Testing
         #expect(try cli.run("drill", "stop", "home", "--simulate").stdout.contains("No drill is running"))
     }
 
+    @Test func drillStopRepairsWhatAnInterruptedDrillLeftBehind() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        try Self.upHome(cli)
+        let first = try cli.start(["drill", "run", "home", "--simulate", "--scenario", "lose-worker", "--sim-speed", "60"])
+        let lease = cli.home.appendingPathComponent("home/simulator/drill-lease.json")
+        var record = ""
+        for _ in 0..<200 where !record.contains("\"fault_node\" : \"home-cloud-2\"") {
+            Thread.sleep(forTimeInterval: 0.05)
+            record = (try? String(contentsOf: lease, encoding: .utf8)) ?? ""
+        }
+        first.send(SIGINT)
+        let ended = first.wait()
+        #expect(ended.status == 130, "\(ended.stderr)")
+        #expect(ended.stderr.contains("home-cloud-2 is still powered off by this drill"), "\(ended.stderr)")
+        // While the dead drill's lease runs, nobody else drills.
+        #expect(try cli.run(["drill", "run", "home", "--simulate"]).status == 3)
+
+        // Its lease expires (rewound here instead of waiting a minute); stop takes it over and repairs.
+        let text = try String(contentsOf: lease, encoding: .utf8)
+        let rewound = text.replacingOccurrences(of: #""renewed_at" : "[^"]*""#, with: #""renewed_at" : "2020-01-01T00:00:00Z""#, options: .regularExpression)
+        #expect(rewound != text)
+        try rewound.write(to: lease, atomically: false, encoding: .utf8)
+        let stop = try cli.run("drill", "stop", "home", "--simulate")
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout.contains("home-cloud-2, powered off by the drill of "), "\(stop.stdout)")
+        #expect(try cli.run("status", "home", "--simulate").stdout.contains("No drift"))
+        #expect(try cli.run("drill", "stop", "home", "--simulate").stdout.contains("No drill is running"))
+    }
+
     @Test func aStopConditionTrippingMidDrillAbortsAndRepairs() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }

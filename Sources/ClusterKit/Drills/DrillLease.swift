@@ -12,8 +12,11 @@
 public protocol DrillLease: Sendable {
     /// Takes the lease, or throws ``ClusterError`` `.refused` naming the live holder.
     func acquire(_ record: DrillLeaseRecord) async throws
-    /// Renews the holder's lease and records the fault node; returns a stop request, if any.
-    func renew(faultNode: String?, scenario: String?) async throws -> String?
+    /// Renews the holder's lease; returns a stop request, if any.
+    func renew() async throws -> String?
+    /// Records the node the holder's drill has powered off (nil once it is repaired), so
+    /// `drill stop` can repair it should the holder die.
+    func recordFault(node: String?, scenario: String) async throws
     /// Frees the lease (only the holder calls it).
     func release() async throws
     /// The current record, expired or not; nil when nobody ever took it or it was released.

@@ -85,7 +85,7 @@ public struct DrillRunner: Sendable {
         let fault = DrillFault(
             scenario: scenario, node: target.identity.node, providerID: target.providerID, role: target.identity.role, drillStart: start, injectedAt: time.now)
         log.step("inject", started: injectStarted, ended: at(), passed: true, detail: line)
-        _ = try await lease.renew(faultNode: fault.node, scenario: scenario.rawValue)
+        try await lease.recordFault(node: fault.node, scenario: scenario.rawValue)
 
         // Repair and watch, whichever ends first.
         let ending = try await withThrowingTaskGroup(of: Ending.self) { group in
@@ -119,7 +119,7 @@ public struct DrillRunner: Sendable {
             reason = why
             let repairStarted = at()
             do {
-                let result = try await repair.repair(fault, urgent: true)
+                let result = try await keepingLease { try await repair.repair(fault, urgent: true) }
                 log.add(result.steps)
                 detection = result.detectedAt.map { ($0 - fault.injectedAt).inSeconds }
             } catch is CancellationError {
@@ -152,8 +152,12 @@ public struct DrillRunner: Sendable {
                 break
             }
             try await time.sleep(for: options.pollInterval)
+            _ = try await lease.renew()
         }
-        if recovered != nil { log.step("verify", started: verifyStarted, ended: at(), passed: true, detail: "every probe passed") }
+        if recovered != nil {
+            log.step("verify", started: verifyStarted, ended: at(), passed: true, detail: "every probe passed")
+            try await lease.recordFault(node: nil, scenario: scenario.rawValue)
+        }
         let rto = outcome == .passed ? recovered.map { ($0 - fault.injectedAt).inSeconds } : nil
         return DrillReport(
             cluster: spec.name, scenario: scenario.rawValue, simulated: simulated, target: fault.node, startedAt: startedAt,
@@ -165,6 +169,27 @@ public struct DrillRunner: Sendable {
         case repaired(DrillRepairResult)
         case repairFailed(String)
         case aborted(String)
+    }
+
+    /// Runs `body` while renewing the lease every poll interval, so a long repair does not let it expire.
+    private func keepingLease<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let lease = lease
+        let time = backend.time
+        let interval = options.pollInterval
+        return try await withThrowingTaskGroup(of: Value?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                while true {
+                    try await time.sleep(for: interval)
+                    _ = try await lease.renew()
+                }
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw CancellationError()
+        }
     }
 
     /// Probes while the fault is in place; returns only when a stop condition trips.
@@ -179,7 +204,7 @@ public struct DrillRunner: Sendable {
             if time.now - fault.drillStart > maxDuration {
                 return .aborted("guards.maxDuration \(maxDuration.formattedSeconds) exceeded")
             }
-            if let stop = try await lease.renew(faultNode: fault.node, scenario: fault.scenario.rawValue) {
+            if let stop = try await lease.renew() {
                 return .aborted(stop)
             }
             let round = try await probes.run(.during, at: at())

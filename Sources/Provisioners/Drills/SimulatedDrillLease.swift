@@ -41,19 +41,31 @@ public struct SimulatedDrillLease: DrillLease {
         }
     }
 
-    public func renew(faultNode: String?, scenario: String?) async throws -> String? {
+    public func renew() async throws -> String? {
         var stop: String?
+        try updateOwn { record in
+            record.renewedAt = now()
+            stop = record.stopRequested
+        }
+        return stop
+    }
+
+    public func recordFault(node: String?, scenario: String) async throws {
+        try updateOwn { record in
+            record.renewedAt = now()
+            record.faultNode = node
+            record.scenario = scenario
+        }
+    }
+
+    private func updateOwn(_ change: (inout DrillLeaseRecord) -> Void) throws {
         try update { current in
             guard var record = current, record.holder == holder else {
                 throw ClusterError(.refused, "the drill lease was taken over by \(current?.holder ?? "nobody"); this drill stops")
             }
-            record.renewedAt = now()
-            record.faultNode = faultNode
-            record.scenario = scenario ?? record.scenario
-            stop = record.stopRequested
+            change(&record)
             return record
         }
-        return stop
     }
 
     public func release() async throws {

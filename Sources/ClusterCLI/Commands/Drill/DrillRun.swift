@@ -57,12 +57,16 @@ struct DrillRun: ParsableCommand {
             let lease = DrillCLI.lease(session)
             let record = DrillLeaseRecord(holder: lease.holder, command: DrillCLI.commandLine, acquiredAt: Date())
             try runBlocking { try await lease.acquire(record) }
-            defer { _ = try? runBlocking { try await lease.release() } }
+            // Released at the end, except when an interrupted drill leaves a node powered off:
+            // the lease then keeps its fault node, and `drill stop` repairs it once it expires.
+            var keepLease = false
+            defer { if !keepLease { _ = try? runBlocking { try await lease.release() } } }
             try session.lockCluster()
 
             let history = DrillHistory(clusterDirectory: session.stateDirectory)
             let metricsDirectory = metricsDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? history.directory
-            let reports = try session.run(faults: faults, speed: runOptions.speed) { backend in
+            let reports: [DrillReport]
+            do { reports = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let runner = DrillRunner(
                     spec: spec, backend: backend, injector: SimulatedDrillInjector(backend: backend),
                     repair: ConvergeDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
@@ -84,6 +88,13 @@ struct DrillRun: ParsableCommand {
                     }
                 }
                 return reports
+            } } catch {
+                if let left = try? runBlocking({ try await lease.read() }), left.holder == lease.holder, let node = left.faultNode {
+                    keepLease = true
+                    Terminal.error(
+                        "\(node) is still powered off by this drill; `clusterctl drill stop \(cluster.cluster) --simulate` repairs it once this drill's lease expires (\(Int(left.durationSeconds)) s)")
+                }
+                throw error
             }
             switch output.output {
             case .json, .yaml: Terminal.out(try DrillCLI.document(DrillRunDocument(reports: reports), format: output.output))
