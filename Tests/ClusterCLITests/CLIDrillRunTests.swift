@@ -23,6 +23,18 @@ import Testing
         return samples
     }
 
+    /// Waits until the running drill's lease names the node it powered off; returns the lease file.
+    func waitForFault(_ node: String, _ cli: CLIHarness) -> URL {
+        let lease = cli.home.appendingPathComponent("home/simulator/drill-lease.json")
+        var record = ""
+        for _ in 0..<200 where !record.contains("\"fault_node\" : \"\(node)\"") {
+            Thread.sleep(forTimeInterval: 0.05)
+            record = (try? String(contentsOf: lease, encoding: .utf8)) ?? ""
+        }
+        #expect(record.contains("\"fault_node\" : \"\(node)\""), "\(record)")
+        return lease
+    }
+
     @Test func everyScenarioOfHomeIsDrilledReportedAndBeatenHome() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
@@ -97,13 +109,7 @@ import Testing
         let monitor = try HeartbeatMonitorModel()
         // At 60 virtual seconds per real second, nodeLostAfter (10m) holds the fault for 10 s.
         let first = try cli.start(["drill", "run", "home", "--simulate", "--scenario", "lose-worker", "--sim-speed", "60"], environment: ["DRILL_HEARTBEAT_URL": monitor.uptimeKumaURL])
-        let lease = cli.home.appendingPathComponent("home/simulator/drill-lease.json")
-        var record = ""
-        for _ in 0..<200 where !record.contains("\"fault_node\" : \"home-cloud-2\"") {
-            Thread.sleep(forTimeInterval: 0.05)
-            record = (try? String(contentsOf: lease, encoding: .utf8)) ?? ""
-        }
-        #expect(record.contains("\"fault_node\" : \"home-cloud-2\""), "\(record)")
+        let lease = waitForFault("home-cloud-2", cli)
 
         let second = try cli.run(["drill", "run", "home", "--simulate", "--scenario", "lose-controlplane"])
         #expect(second.status == 3, "\(second.stderr)")
@@ -134,12 +140,7 @@ import Testing
         defer { cli.cleanUp() }
         try Self.upHome(cli)
         let first = try cli.start(["drill", "run", "home", "--simulate", "--scenario", "lose-worker", "--sim-speed", "60"])
-        let lease = cli.home.appendingPathComponent("home/simulator/drill-lease.json")
-        var record = ""
-        for _ in 0..<200 where !record.contains("\"fault_node\" : \"home-cloud-2\"") {
-            Thread.sleep(forTimeInterval: 0.05)
-            record = (try? String(contentsOf: lease, encoding: .utf8)) ?? ""
-        }
+        let lease = waitForFault("home-cloud-2", cli)
         first.send(SIGINT)
         let ended = first.wait()
         #expect(ended.status == 130, "\(ended.stderr)")

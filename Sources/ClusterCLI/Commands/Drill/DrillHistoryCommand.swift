@@ -99,8 +99,7 @@ struct DrillHistoryDocument: Encodable {
         let seconds = { (value: Double?) in value.map { "\(Int($0.rounded()))s" } ?? "-" }
         var rows = [["STARTED", "SCENARIO", "OUTCOME", "TARGET", "DETECTION", "RTO", "REASON"]]
         rows += runs.map { [formatter.string(from: $0.startedAt), $0.scenario, $0.outcome, $0.target ?? "-", seconds($0.detectionSeconds), seconds($0.rtoSeconds), $0.abortReason ?? ""] }
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var lines = rows.map { row in zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingTrailingSpaces }
+        var lines = TextTable.lines(rows)
         lines.append("")
         lines.append("RTO trend per scenario (passed runs, oldest first):")
         for trend in trends {
