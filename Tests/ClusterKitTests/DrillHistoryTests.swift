@@ -52,6 +52,16 @@ import Testing
         #expect(markdown.contains("## Probes before the fault (0/0 passed)\n\nNone ran."))
     }
 
+    @Test func twoRunsInOneSecondKeepBothReports() throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = DrillHistory(directory: directory)
+        try history.record(Self.report("lose-worker", startedAt: 1_800_000_000, rto: 90))
+        let second = try history.record(Self.report("lose-worker", startedAt: 1_800_000_000, rto: 91))
+        #expect(second.lastPathComponent == "20270115T080000Z-lose-worker-2.json")
+        #expect(try history.load().compactMap(\.rtoSeconds).sorted() == [90, 91])
+    }
+
     @Test func aBrokenReportIsNamed() throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }

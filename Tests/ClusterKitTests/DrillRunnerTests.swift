@@ -6,14 +6,14 @@ import Testing
 
 /// The drill runner against the simulator in-process, on the virtual clock.
 @Suite struct DrillRunnerTests {
-    static func spec(maxDuration: Duration = .seconds(45 * 60), mode: ReplacementPolicy.Mode = .automatic) throws -> ClusterSpec {
+    static func spec(maxDuration: Duration = .seconds(45 * 60), mode: ReplacementPolicy.Mode = .automatic, requireHealthy: Bool = true) throws -> ClusterSpec {
         var spec = try Fixtures.hybridSpec()
         spec.failover = FailoverSpec(
             ingressIP: IngressIPSpec(name: "ingress", provider: "hcloud", candidatePools: ["cp"]),
             replacement: ReplacementPolicy(mode: mode, nodeLostAfter: .seconds(300)))
         spec.drills = DrillSpec(
             schedule: try CronSchedule(parsing: "30 2 * * 0"), scenarios: [.loseControlPlane, .loseWorker, .moveIngressIP],
-            guards: DrillGuards(requireHealthy: true, minReadyControlPlanes: 3, maxDuration: maxDuration), heartbeatURL: nil)
+            guards: DrillGuards(requireHealthy: requireHealthy, minReadyControlPlanes: 3, maxDuration: maxDuration), heartbeatURL: nil)
         return spec
     }
 
@@ -81,6 +81,30 @@ import Testing
         #expect(!report.steps.contains { $0.name == "wait" })
         #expect(report.steps.last?.name == "verify" && report.steps.last?.passed == true)
         #expect(try run.plan().changes.isEmpty)
+    }
+
+    @Test func losingASecondControlPlaneIsQuorumAtRisk() throws {
+        let run = SimulatedRun(spec: try Self.spec())
+        run.expectConverged(try run.up())
+        let injector = TwoNodeInjector(inner: SimulatedDrillInjector(backend: run.backend), alsoFail: "home-cp-2", world: run.world)
+        let report = try drill(run, .loseControlPlane, injector: injector)
+        #expect(report.target == "home-cp-home-1")
+        #expect(report.outcome == .aborted)
+        // Two of three voters gone: etcd has no leader, so the repair by `up` cannot finish either
+        // (that takes the etcd restore playbook), and the report says so.
+        let reason = report.abortReason ?? ""
+        #expect(reason.hasPrefix("etcd quorum at risk: "), "\(reason)")
+        #expect(reason.contains("the repair after it failed"), "\(reason)")
+        #expect(report.rtoSeconds == nil)
+    }
+
+    @Test func tooFewReadyControlPlanesAreRefusedEvenWithoutRequireHealthy() throws {
+        let run = SimulatedRun(spec: try Self.spec(requireHealthy: false))
+        run.expectConverged(try run.up())
+        run.world.failMachine(node: "home-cp-2")
+        let error = #expect(throws: ClusterError.self) { try drill(run, .loseWorker) }
+        #expect(error?.code == .refused)
+        #expect(error?.message.hasPrefix("only 2 control plane(s) are Ready and guards.minReadyControlPlanes is 3") == true, "\(error?.message ?? "")")
     }
 
     @Test func maxDurationAbortsMidDrill() throws {

@@ -27,9 +27,16 @@ public struct DrillHistory: Sendable {
         do { json = try DrillReport.encoder().encode(report) } catch {
             throw ClusterError(.io, "cannot encode the drill report", cause: error)
         }
-        let file = directory.appendingPathComponent("\(report.id).json")
+        // Two runs of one scenario started in the same second keep both reports.
+        var name = report.id
+        var copy = 1
+        while SecureFile.exists(directory.appendingPathComponent("\(name).json")) {
+            copy += 1
+            name = "\(report.id)-\(copy)"
+        }
+        let file = directory.appendingPathComponent("\(name).json")
         try SecureFile.write(String(decoding: json, as: UTF8.self) + "\n", to: file)
-        try SecureFile.write(report.markdown, to: directory.appendingPathComponent("\(report.id).md"))
+        try SecureFile.write(report.markdown, to: directory.appendingPathComponent("\(name).md"))
         try prune()
         return file
     }

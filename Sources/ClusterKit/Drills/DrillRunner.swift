@@ -112,8 +112,9 @@ public struct DrillRunner: Sendable {
             log.add(result.steps)
             detection = result.detectedAt.map { ($0 - fault.injectedAt).inSeconds }
         case .repairFailed(let message):
+            // Nothing more will repair it: one round of probes for the report, no waiting.
             outcome = .failed
-            reason = "the repair failed: \(message)"
+            reason = "the repair failed: \(message); \(fault.node) is still powered off (`clusterctl up \(spec.name)` replaces it)"
         case .aborted(let why):
             outcome = .aborted
             reason = why
@@ -131,7 +132,11 @@ public struct DrillRunner: Sendable {
         }
 
         // Steady state again: the first round where every probe passes ends the recovery.
-        let deadline = outcome == .passed ? start + drills.guards.maxDuration : time.now + options.settleTimeout
+        let deadline: Duration = switch ending {
+        case .repaired: start + drills.guards.maxDuration
+        case .repairFailed: time.now
+        case .aborted: time.now + options.settleTimeout
+        }
         let verifyStarted = at()
         var recovered: Duration?
         while true {
@@ -143,11 +148,14 @@ public struct DrillRunner: Sendable {
             }
             if time.now >= deadline {
                 log.step("verify", started: verifyStarted, ended: at(), passed: false, detail: "steady state did not return: \(round.failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "))")
-                if outcome == .passed {
+                switch ending {
+                case .repaired:
                     outcome = .failed
                     reason = "guards.maxDuration \(drills.guards.maxDuration.formattedSeconds) passed before steady state returned"
-                } else {
+                case .aborted:
                     reason = (reason ?? "aborted") + "; steady state did not return: the cluster still needs `clusterctl up \(spec.name)`"
+                case .repairFailed:
+                    break
                 }
                 break
             }
@@ -210,6 +218,10 @@ public struct DrillRunner: Sendable {
             let round = try await probes.run(.during, at: at())
             log.add(round.probes)
             guard round.observed != nil else { continue }
+            // etcd lists no members when it has no leader: quorum is already gone.
+            if before.voters > 0 && round.voters == 0 {
+                return .aborted("etcd quorum at risk: no control plane lists the etcd members (no leader)")
+            }
             if round.voters > 0 && (round.aliveVoters < expectedVoters || round.aliveVoters < round.voters / 2 + 1) {
                 return .aborted("etcd quorum at risk: \(round.aliveVoters) of \(round.voters) voting members up, \(expectedVoters) expected")
             }
