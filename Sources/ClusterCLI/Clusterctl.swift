@@ -28,8 +28,8 @@ struct Clusterctl: ParsableCommand {
               137  the simulator injected a crash (--inject crash:...)
             """,
         subcommands: [
-            Validate.self, PlanCommand.self, Up.self, Status.self, NodeCommand.self, Failover.self, Watch.self, EtcdCommand.self,
-            Down.self, GenCommand.self, SecretsCommand.self, ImageCommand.self,
+            Validate.self, PlanCommand.self, Up.self, Status.self, NodeCommand.self, Failover.self, Watch.self, DrillCommand.self,
+            EtcdCommand.self, Down.self, GenCommand.self, SecretsCommand.self, ImageCommand.self,
         ]
     )
 

@@ -165,10 +165,7 @@ struct StatusDocument: Encodable {
                 node.talosVersion ?? "-", node.address ?? "-",
             ])
         }
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var lines = rows.map { row in
-            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingTrailingSpaces
-        }
+        var lines = TextTable.lines(rows)
         if nodes.isEmpty { lines = ["No machines of cluster \(cluster) exist."] }
         lines.append("")
         lines.append("cluster \(cluster): Talos \(talosVersion), Kubernetes \(kubernetesVersion); API server \(apiServer); etcd \(etcdMembers.count) member\(etcdMembers.count == 1 ? "" : "s")\(etcdMembers.isEmpty ? "" : " (\(etcdMembers.joined(separator: ", ")))"); Flux \(flux)")

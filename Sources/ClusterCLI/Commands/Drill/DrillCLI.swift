@@ -1,0 +1,56 @@
+import ClusterKit
+import Foundation
+import Provisioners
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What the drill commands share: the lease, the heartbeat, and report rendering.
+enum DrillCLI {
+    static var commandLine: String { (["clusterctl"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
+
+    /// `user@host pid N`, the lease's holder identity.
+    static var holder: String {
+        let user = ProcessInfo.processInfo.environment["USER"] ?? "uid \(getuid())"
+        return "\(user)@\(ProcessInfo.processInfo.hostName) pid \(getpid())"
+    }
+
+    static func lease(_ session: Session) -> SimulatedDrillLease {
+        SimulatedDrillLease(directory: session.stateDirectory, holder: holder)
+    }
+
+    /// Reports in JSON the same way the history stores them (dates ISO 8601).
+    static func document<Value: Encodable>(_ value: Value, format: OutputFormat) throws -> String {
+        if format == .yaml { return try Terminal.document(value, format: .yaml) }
+        return String(decoding: try DrillReport.encoder().encode(value), as: UTF8.self)
+    }
+
+    /// Pushes one heartbeat for the run. Returns false (after saying why) when it could not be sent.
+    static func pushHeartbeat(_ reports: [DrillReport], spec: DrillSpec) -> Bool {
+        guard let reference = spec.heartbeatURL else { return true }
+        let url: String
+        switch reference {
+        case .environment(let name):
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                Terminal.error("warning: \(name) is not set, so no heartbeat was sent (drills.heartbeatURLEnv)")
+                return true
+            }
+            url = value
+        case .file(let path):
+            do { url = try SecureFile.readPrivate(URL(fileURLWithPath: NSString(string: path).expandingTildeInPath), what: "the heartbeat URL file") } catch {
+                Terminal.error("error: no heartbeat was sent: \(error.message)")
+                return false
+            }
+        }
+        SecretScrubber.shared.register(url)
+        do {
+            let heartbeat = try DrillHeartbeat(url: url, source: reference.description)
+            try runBlocking { try await heartbeat.push(reports) }
+            Terminal.error("heartbeat sent to \(heartbeat.service.rawValue) at \(heartbeat.host)")
+            return true
+        } catch {
+            Terminal.error("error: no heartbeat was sent: \(error)")
+            return false
+        }
+    }
+}

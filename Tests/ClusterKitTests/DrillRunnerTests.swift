@@ -1,0 +1,137 @@
+import ClusterKit
+import ClusterTestSupport
+import Foundation
+import Provisioners
+import Testing
+
+/// The drill runner against the simulator in-process, on the virtual clock.
+@Suite struct DrillRunnerTests {
+    static func spec(maxDuration: Duration = .seconds(45 * 60), mode: ReplacementPolicy.Mode = .automatic, requireHealthy: Bool = true) throws -> ClusterSpec {
+        var spec = try Fixtures.hybridSpec()
+        spec.failover = FailoverSpec(
+            ingressIP: IngressIPSpec(name: "ingress", provider: "hcloud", candidatePools: ["cp"]),
+            replacement: ReplacementPolicy(mode: mode, nodeLostAfter: .seconds(300)))
+        spec.drills = DrillSpec(
+            schedule: try CronSchedule(parsing: "30 2 * * 0"), scenarios: [.loseControlPlane, .loseWorker, .moveIngressIP],
+            guards: DrillGuards(requireHealthy: requireHealthy, minReadyControlPlanes: 3, maxDuration: maxDuration), heartbeatURL: nil)
+        return spec
+    }
+
+    /// Powers off the target and, like a second failure nobody planned, another node too.
+    struct TwoNodeInjector: DrillFaultInjector {
+        let inner: SimulatedDrillInjector
+        let alsoFail: String
+        let world: SimulatedWorld
+
+        func powerOff(_ machine: ObservedMachine, scenario: DrillSpec.Scenario) async throws -> String {
+            let line = try await inner.powerOff(machine, scenario: scenario)
+            world.failMachine(node: alsoFail)
+            return line
+        }
+    }
+
+    func drill(_ run: SimulatedRun, _ scenario: DrillSpec.Scenario, injector: (any DrillFaultInjector)? = nil) throws -> DrillReport {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drill-lease-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lease = SimulatedDrillLease(directory: directory, holder: "test")
+        let spec = run.spec, backend = run.backend
+        let runner = DrillRunner(
+            spec: spec, backend: backend, injector: injector ?? SimulatedDrillInjector(backend: backend),
+            repair: ConvergeDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
+        return try SimulationRunLoop(clock: run.world.clock).run {
+            try await lease.acquire(DrillLeaseRecord(holder: "test", command: "test", acquiredAt: Date()))
+            return try await runner.run(scenario)
+        }
+    }
+
+    @Test(arguments: [DrillSpec.Scenario.loseWorker, .loseControlPlane, .moveIngressIP])
+    func eachScenarioIsRepairedAndMeasured(scenario: DrillSpec.Scenario) throws {
+        let run = SimulatedRun(spec: try Self.spec())
+        run.expectConverged(try run.up())
+        let report = try drill(run, scenario)
+        #expect(report.outcome == .passed, "\(report.abortReason ?? "") \(report.steps)")
+        #expect(report.steps.map(\.name) == ["guards", "inject", "detect", "wait", "replace", "verify"])
+        let detection = try #require(report.detectionSeconds)
+        let rto = try #require(report.rtoSeconds)
+        // Detected by the first probe of the provider (every 10 s); not replaced before nodeLostAfter.
+        #expect(detection >= 0 && detection <= 10)
+        #expect(rto > 300 && rto < 45 * 60)
+        #expect(report.probes.filter { $0.phase == .before }.allSatisfy { $0.passed })
+        #expect(report.probes.contains { $0.phase == .during && !$0.passed })
+        #expect(report.probes.filter { $0.phase == .after }.suffix(4).allSatisfy { $0.passed })
+        switch scenario {
+        case .loseWorker: #expect(report.target == "home-workers-2")
+        case .moveIngressIP: #expect(report.target == "home-cp-1")
+        default: #expect(report.target == "home-cp-home-1")
+        }
+        // The repair replaced the machine under the same name and nothing else.
+        let live = run.world.machineHistory(cluster: "home").filter { !$0.deleted }
+        #expect(live.count == 6)
+    }
+
+    @Test func aSecondLostNodeAbortsAndRepairsBoth() throws {
+        let run = SimulatedRun(spec: try Self.spec())
+        run.expectConverged(try run.up())
+        let injector = TwoNodeInjector(inner: SimulatedDrillInjector(backend: run.backend), alsoFail: "home-edge-1", world: run.world)
+        let report = try drill(run, .loseWorker, injector: injector)
+        #expect(report.outcome == .aborted)
+        #expect(report.abortReason == "a second node was lost: home-edge-1")
+        #expect(report.rtoSeconds == nil)
+        // The urgent repair did not wait out nodeLostAfter, and steady state returned.
+        #expect(!report.steps.contains { $0.name == "wait" })
+        #expect(report.steps.last?.name == "verify" && report.steps.last?.passed == true)
+        #expect(try run.plan().changes.isEmpty)
+    }
+
+    @Test func losingASecondControlPlaneIsQuorumAtRisk() throws {
+        let run = SimulatedRun(spec: try Self.spec())
+        run.expectConverged(try run.up())
+        let injector = TwoNodeInjector(inner: SimulatedDrillInjector(backend: run.backend), alsoFail: "home-cp-2", world: run.world)
+        let report = try drill(run, .loseControlPlane, injector: injector)
+        #expect(report.target == "home-cp-home-1")
+        #expect(report.outcome == .aborted)
+        // Two of three voters gone: etcd has no leader, so the repair by `up` cannot finish either
+        // (that takes the etcd restore playbook), and the report says so.
+        let reason = report.abortReason ?? ""
+        #expect(reason.hasPrefix("etcd quorum at risk: "), "\(reason)")
+        #expect(reason.contains("the repair after it failed"), "\(reason)")
+        #expect(report.rtoSeconds == nil)
+    }
+
+    @Test func tooFewReadyControlPlanesAreRefusedEvenWithoutRequireHealthy() throws {
+        let run = SimulatedRun(spec: try Self.spec(requireHealthy: false))
+        run.expectConverged(try run.up())
+        run.world.failMachine(node: "home-cp-2")
+        let error = #expect(throws: ClusterError.self) { try drill(run, .loseWorker) }
+        #expect(error?.code == .refused)
+        #expect(error?.message.hasPrefix("only 2 control plane(s) are Ready and guards.minReadyControlPlanes is 3") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func maxDurationAbortsMidDrill() throws {
+        let run = SimulatedRun(spec: try Self.spec(maxDuration: .seconds(120)))
+        run.expectConverged(try run.up())
+        let report = try drill(run, .loseWorker)
+        #expect(report.outcome == .aborted)
+        #expect(report.abortReason == "guards.maxDuration 2m00s exceeded")
+        #expect(report.steps.last?.passed == true)
+    }
+
+    @Test func manualReplacementFailsTheDrillAndSaysWhy() throws {
+        let run = SimulatedRun(spec: try Self.spec(mode: .manual))
+        run.expectConverged(try run.up())
+        let report = try drill(run, .loseWorker)
+        #expect(report.outcome == .failed)
+        #expect(report.abortReason?.contains("manual") == true)
+    }
+
+    @Test func aDegradedClusterIsRefusedAndNothingIsBroken() throws {
+        let run = SimulatedRun(spec: try Self.spec())
+        run.expectConverged(try run.up())
+        run.world.failMachine(node: "home-workers-1")
+        let error = #expect(throws: ClusterError.self) { try drill(run, .loseControlPlane) }
+        #expect(error?.code == .refused)
+        #expect(error?.message.contains("not healthy") == true)
+        // Only the node that was already down needs replacing.
+        #expect(try run.plan().changes.map(\.node) == ["home-workers-1"])
+    }
+}
