@@ -25,6 +25,8 @@ struct PowerContractMachine: Sendable {
     let backendSaysOn: @Sendable () throws -> Bool
     /// Sleeps a little on the backend's clock (virtual for the simulator).
     let sleep: @Sendable () async throws -> Void
+    /// Sends the request that created ``machine`` once more (an interrupted run asking again).
+    let createAgain: @Sendable () async throws -> ObservedMachine
 
     /// The machine as its provider lists it now.
     func listed() async throws -> ObservedMachine? {
@@ -62,24 +64,26 @@ extension PowerBackend {
             let model = environment.model
             var request = environment.request(pool: "cp", role: .controlPlane, index: 1)
             request.identity = Self.identity
-            let machine = try await environment.provisioner.waitUntilRunning(try await environment.provisioner.createMachine(request))
+            let sent = request
+            let machine = try await environment.provisioner.waitUntilRunning(try await environment.provisioner.createMachine(sent))
             let id = Int(machine.providerID)
             try await body(PowerContractMachine(
                 provisioner: environment.provisioner, machine: machine,
                 backendSaysOn: { model.servers.first { $0.id == id }?.status == "running" },
-                sleep: { try await environment.clock.sleep(for: .seconds(1)) }))
+                sleep: { try await environment.clock.sleep(for: .seconds(1)) },
+                createAgain: { try await environment.provisioner.createMachine(sent) }))
         case .proxmox:
             let time = HTTPFastTimeSource()
             let model = try ProxmoxModel(token: ProxmoxProvisionerTests.token, templateVMID: 9000, time: time)
             defer { model.stop() }
             let provisioner = try ProxmoxProvisionerTests().makeProvisioner(model: model, time: time, variable: "CLUSTERCTL_TEST_PVE_TOKEN_POWER")
             let image = ProviderImage(id: "9000", description: "template")
-            let machine = try await provisioner.waitUntilRunning(
-                try await provisioner.createMachine(MachineRequest(identity: Self.identity, size: MachineSize(cpus: 2, memoryMiB: 2048), image: image)))
+            let request = MachineRequest(identity: Self.identity, size: MachineSize(cpus: 2, memoryMiB: 2048), image: image)
+            let machine = try await provisioner.waitUntilRunning(try await provisioner.createMachine(request))
             let vmid = Int(machine.providerID)
             try await body(PowerContractMachine(
                 provisioner: provisioner, machine: machine, backendSaysOn: { model.machines.first { $0.vmid == vmid }?.status == "running" },
-                sleep: { try await time.sleep(for: .seconds(1)) }))
+                sleep: { try await time.sleep(for: .seconds(1)) }, createAgain: { try await provisioner.createMachine(request) }))
         case .libvirt:
             if let reason = LibvirtTestHost.unavailableReason { Issue.record("\(reason)"); return }
             let host = try LibvirtProvisionerTests.Host()
@@ -87,13 +91,13 @@ extension PowerBackend {
             let image = try LibvirtTestHost.makeStandInImage(in: host.server.directory)
             let provisioner = try host.provisioner(network: nil, image: image, addressTimeout: .zero)
             let base = try await provisioner.ensureImage(LibvirtProvisionerTests.imageRequest)
-            let machine = try await provisioner.waitUntilRunning(
-                try await provisioner.createMachine(host.request("cp", 1, image: base, memoryMiB: 64)))
+            let request = host.request("cp", 1, image: base, memoryMiB: 64)
+            let machine = try await provisioner.waitUntilRunning(try await provisioner.createMachine(request))
             let node = machine.identity.node
             try await body(PowerContractMachine(
                 provisioner: provisioner, machine: machine,
                 backendSaysOn: { try LibvirtTestHost.virsh("domstate", node).trimmingCharacters(in: .whitespacesAndNewlines) == "running" },
-                sleep: { try await Task.sleep(for: .milliseconds(200)) }))
+                sleep: { try await Task.sleep(for: .milliseconds(200)) }, createAgain: { try await provisioner.createMachine(request) }))
             try? await provisioner.deleteMachine(machine)
         case .simulator:
             let world = SimulatedWorld(state: SimulatorState(seed: 5))
@@ -102,11 +106,11 @@ extension PowerBackend {
                     let provisioner = SimulatedProvisioner(name: "hcloud", type: "hetzner", world: world)
                     let image = try await provisioner.ensureImage(
                         ImageRequest(name: "t", talosVersion: "v1.13.9", schematicID: "s", architecture: "amd64", platform: "hcloud"))
-                    let machine = try await provisioner.waitUntilRunning(
-                        try await provisioner.createMachine(MachineRequest(identity: Self.identity, size: MachineSize(serverType: "cx22"), image: image)))
+                    let request = MachineRequest(identity: Self.identity, size: MachineSize(serverType: "cx22"), image: image)
+                    let machine = try await provisioner.waitUntilRunning(try await provisioner.createMachine(request))
                     try await body(PowerContractMachine(
                         provisioner: provisioner, machine: machine, backendSaysOn: { world.hasPower(node: Self.identity.node) == true },
-                        sleep: { try await world.clock.sleep(for: .seconds(2)) }))
+                        sleep: { try await world.clock.sleep(for: .seconds(2)) }, createAgain: { try await provisioner.createMachine(request) }))
                 }
             }.value
         }
