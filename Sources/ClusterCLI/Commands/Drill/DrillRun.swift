@@ -68,8 +68,8 @@ struct DrillRun: ParsableCommand {
             let reports: [DrillReport]
             do { reports = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let runner = DrillRunner(
-                    spec: spec, backend: backend, injector: SimulatedDrillInjector(backend: backend),
-                    repair: ConvergeDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
+                    spec: spec, backend: backend, injector: PowerDrillInjector(backend: backend, cluster: spec.name),
+                    repair: FailoverDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
                 var reports: [DrillReport] = []
                 for scenario in scenarios {
                     Terminal.error("drill \(scenario.rawValue) on \(spec.name): starting")
