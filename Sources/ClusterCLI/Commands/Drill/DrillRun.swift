@@ -51,7 +51,7 @@ struct DrillRun: ParsableCommand {
             let scenarios = scenario.map { [$0] } ?? drills.scenarios
             guard cluster.simulate else {
                 throw ClusterError(
-                    .refused, "drills on real providers need the providers' power control and the failover playbooks, which this build does not have yet; nothing was changed",
+                    .refused, "drills on real providers are not wired into this command yet (their lease, the Kubernetes Lease kube-system/clusterctl-drill, is); nothing was changed",
                     hint: "try the drill on the simulator: clusterctl drill run \(cluster.cluster) --simulate")
             }
             let lease = DrillCLI.lease(session)
