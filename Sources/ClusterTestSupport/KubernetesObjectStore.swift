@@ -54,6 +54,7 @@ public final class KubernetesObjectStore: @unchecked Sendable {
         Kind(group: "", version: "v1", kind: "Service", plural: "services", namespaced: true),
         Kind(group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true),
         Kind(group: "", version: "v1", kind: "ResourceQuota", plural: "resourcequotas", namespaced: true),
+        Kind(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true),
         Kind(group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true),
         Kind(group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", plural: "networkpolicies", namespaced: true),
         Kind(group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false),

@@ -19,7 +19,7 @@ import Testing
 
     /// Powers off the target and, like a second failure nobody planned, another node too.
     struct TwoNodeInjector: DrillFaultInjector {
-        let inner: SimulatedDrillInjector
+        let inner: PowerDrillInjector
         let alsoFail: String
         let world: SimulatedWorld
 
@@ -36,8 +36,8 @@ import Testing
         let lease = SimulatedDrillLease(directory: directory, holder: "test")
         let spec = run.spec, backend = run.backend
         let runner = DrillRunner(
-            spec: spec, backend: backend, injector: injector ?? SimulatedDrillInjector(backend: backend),
-            repair: ConvergeDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
+            spec: spec, backend: backend, injector: injector ?? PowerDrillInjector(backend: backend, cluster: spec.name),
+            repair: FailoverDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
         return try SimulationRunLoop(clock: run.world.clock).run {
             try await lease.acquire(DrillLeaseRecord(holder: "test", command: "test", acquiredAt: Date()))
             return try await runner.run(scenario)
@@ -50,12 +50,25 @@ import Testing
         run.expectConverged(try run.up())
         let report = try drill(run, scenario)
         #expect(report.outcome == .passed, "\(report.abortReason ?? "") \(report.steps)")
-        #expect(report.steps.map(\.name) == ["guards", "inject", "detect", "wait", "replace", "verify"])
+        let names = report.steps.map(\.name)
         let detection = try #require(report.detectionSeconds)
         let rto = try #require(report.rtoSeconds)
-        // Detected by the first probe of the provider (every 10 s); not replaced before nodeLostAfter.
+        // The provider and Talos show the power-off at the first poll (every 10 s), long before
+        // Kubernetes would (40-55 s).
         #expect(detection >= 0 && detection <= 10)
-        #expect(rto > 300 && rto < 45 * 60)
+        switch scenario {
+        case .moveIngressIP:
+            // The IP moves at once; the old holder is powered back on and waited for.
+            #expect(names == ["guards", "inject", "detect", "move-ingress-ip", "verify-ingress", "power-on", "wait-ready", "verify"])
+            #expect(rto < 60, "\(rto)")
+        case .loseControlPlane:
+            #expect(names == ["guards", "inject", "detect", "wait", "confirm-lost", "remove-etcd-member", "delete-kubernetes-node", "delete-machine", "create-replacement", "wait-healthy", "verify"])
+            #expect(rto > 300 && rto < 45 * 60)
+        default:
+            #expect(names == ["guards", "inject", "detect", "wait", "confirm-lost", "delete-kubernetes-node", "delete-machine", "create-replacement", "wait-healthy", "verify"])
+            // Not replaced before nodeLostAfter.
+            #expect(rto > 300 && rto < 45 * 60)
+        }
         #expect(report.probes.filter { $0.phase == .before }.allSatisfy { $0.passed })
         #expect(report.probes.contains { $0.phase == .during && !$0.passed })
         #expect(report.probes.filter { $0.phase == .after }.suffix(4).allSatisfy { $0.passed })
@@ -64,15 +77,25 @@ import Testing
         case .moveIngressIP: #expect(report.target == "home-cp-1")
         default: #expect(report.target == "home-cp-home-1")
         }
-        // The repair replaced the machine under the same name and nothing else.
+        // The repair replaced the machine under the same name (or, for the IP, powered it back
+        // on) and nothing else.
         let live = run.world.machineHistory(cluster: "home").filter { !$0.deleted }
         #expect(live.count == 6)
+        let power = NodePowerControl(provisioners: run.backend.provisioners)
+        let target = try #require(report.target)
+        let state = try SimulationRunLoop(clock: run.world.clock).run { try await power.status(node: target, cluster: "home") }
+        #expect(state.power == .on)
+        if scenario == .moveIngressIP {
+            let ingress = try SimulationRunLoop(clock: run.world.clock).run { try await FailoverObservation.observe(spec: run.spec, backend: run.backend) }
+            #expect(ingress.ingressTarget != nil && ingress.ingressTarget != state.machine, "the IP moved off the node the drill powered off")
+        }
+        #expect(try run.plan().changes.isEmpty)
     }
 
     @Test func aSecondLostNodeAbortsAndRepairsBoth() throws {
         let run = SimulatedRun(spec: try Self.spec())
         run.expectConverged(try run.up())
-        let injector = TwoNodeInjector(inner: SimulatedDrillInjector(backend: run.backend), alsoFail: "home-edge-1", world: run.world)
+        let injector = TwoNodeInjector(inner: PowerDrillInjector(backend: run.backend, cluster: "home"), alsoFail: "home-edge-1", world: run.world)
         let report = try drill(run, .loseWorker, injector: injector)
         #expect(report.outcome == .aborted)
         #expect(report.abortReason == "a second node was lost: home-edge-1")
@@ -86,12 +109,12 @@ import Testing
     @Test func losingASecondControlPlaneIsQuorumAtRisk() throws {
         let run = SimulatedRun(spec: try Self.spec())
         run.expectConverged(try run.up())
-        let injector = TwoNodeInjector(inner: SimulatedDrillInjector(backend: run.backend), alsoFail: "home-cp-2", world: run.world)
+        let injector = TwoNodeInjector(inner: PowerDrillInjector(backend: run.backend, cluster: "home"), alsoFail: "home-cp-2", world: run.world)
         let report = try drill(run, .loseControlPlane, injector: injector)
         #expect(report.target == "home-cp-home-1")
         #expect(report.outcome == .aborted)
-        // Two of three voters gone: etcd has no leader, so the repair by `up` cannot finish either
-        // (that takes the etcd restore playbook), and the report says so.
+        // Two of three voters gone: etcd has no leader, so the control-plane playbook refuses to
+        // remove a member (that takes the etcd restore playbook), and the report says so.
         let reason = report.abortReason ?? ""
         #expect(reason.hasPrefix("etcd quorum at risk: "), "\(reason)")
         #expect(reason.contains("the repair after it failed"), "\(reason)")
@@ -104,7 +127,7 @@ import Testing
         run.world.failMachine(node: "home-cp-2")
         let error = #expect(throws: ClusterError.self) { try drill(run, .loseWorker) }
         #expect(error?.code == .refused)
-        #expect(error?.message.hasPrefix("only 2 control plane(s) are Ready and guards.minReadyControlPlanes is 3") == true, "\(error?.message ?? "")")
+        #expect(error?.message.hasPrefix("only 2 control plane(s) are healthy (running, Talos answering, Ready) and guards.minReadyControlPlanes is 3") == true, "\(error?.message ?? "")")
     }
 
     @Test func maxDurationAbortsMidDrill() throws {
@@ -133,5 +156,28 @@ import Testing
         #expect(error?.message.contains("not healthy") == true)
         // Only the node that was already down needs replacing.
         #expect(try run.plan().changes.map(\.node) == ["home-workers-1"])
+    }
+
+    /// Kubernetes keeps a dead node Ready for 40-55 s: a drill started right after a node lost
+    /// power must still be refused, from the provider's state and the silent Talos API.
+    @Test func aNodeJustPoweredOffIsRefusedWhileStillReady() throws {
+        let run = SimulatedRun(spec: try Self.spec())
+        run.expectConverged(try run.up())
+        let power = NodePowerControl(provisioners: run.backend.provisioners)
+        let observed = try SimulationRunLoop(clock: run.world.clock).run {
+            _ = try await power.apply(.off, node: "home-workers-1", cluster: "home")
+            return try await ObservedCluster.observe(spec: run.spec, backend: run.backend)
+        }
+        #expect(observed.kubernetesNodes?.first { $0.name == "home-workers-1" }?.ready == true, "the test needs the node still Ready")
+        let error = #expect(throws: ClusterError.self) { try drill(run, .loseControlPlane) }
+        #expect(error?.code == .refused)
+        #expect(error?.message.contains("nodes-up: down: home-workers-1 (stopped") == true, "\(error?.message ?? "")")
+        // Nothing else was powered off.
+        let states = try SimulationRunLoop(clock: run.world.clock).run {
+            var states: [PowerState] = []
+            for node in ["home-cp-home-1", "home-cp-1", "home-cp-2"] { states.append(try await power.status(node: node, cluster: "home").power) }
+            return states
+        }
+        #expect(states == [.on, .on, .on])
     }
 }

@@ -1,6 +1,11 @@
 /// The checks of steady state a drill runs before, during and after its fault: the Kubernetes
-/// API answers, etcd has quorum, every node of the spec is Ready, and the ingress floating IP
-/// points at a running machine. All read through the same backend `status` and `up` use.
+/// API answers, etcd has quorum, every machine runs at its provider and answers on the Talos API,
+/// every node of the spec is Ready, and the ingress floating IP points at a running machine. All
+/// read through the same backend `status` and `up` use.
+///
+/// Node Ready alone is not trusted: Kubernetes keeps a node that died Ready until the
+/// node-monitor grace period passes, 40-55 s (FAILOVER-FACTS.md section 3), while its provider
+/// and its Talos API show the loss at once.
 public struct DrillProbes: Sendable {
     /// One round of probes and what the runner's guards and stop conditions need from it.
     public struct Round: Sendable {
@@ -8,7 +13,9 @@ public struct DrillProbes: Sendable {
         public var observed: ObservedCluster?
         /// Nodes Kubernetes reports Ready.
         public var readyNodes: Set<String>
-        /// Nodes whose machine the provider reports failed, or that have no machine.
+        /// Nodes Ready whose machine also runs at its provider and whose Talos API answers running.
+        public var healthyNodes: Set<String>
+        /// Nodes whose machine the provider reports failed or powered off.
         public var lostNodes: Set<String>
         public var readyControlPlanes: Int
         public var voters: Int
@@ -36,7 +43,7 @@ public struct DrillProbes: Sendable {
             throw CancellationError()
         } catch {
             let probe = DrillReport.Probe(name: "observe", phase: phase, at: seconds, passed: false, detail: "the cluster could not be read: \(error)")
-            return Round(probes: [probe], observed: nil, readyNodes: [], lostNodes: [], readyControlPlanes: 0, voters: 0, aliveVoters: 0)
+            return Round(probes: [probe], observed: nil, readyNodes: [], healthyNodes: [], lostNodes: [], readyControlPlanes: 0, voters: 0, aliveVoters: 0)
         }
         try Task.checkCancellation()
         var probes: [DrillReport.Probe] = []
@@ -57,7 +64,18 @@ public struct DrillProbes: Sendable {
             "etcd-quorum", !voters.isEmpty && alive.count >= quorum,
             "\(alive.count)/\(voters.count) voting members up, quorum \(quorum)" + (learners > 0 ? ", \(learners) learner(s) joining" : ""))
 
+        let down = observed.machines.filter { $0.phase != .running || observed.talos[$0.identity.node]?.stage != .running }
+        probe(
+            "nodes-up", down.isEmpty && !observed.machines.isEmpty,
+            down.isEmpty
+                ? "\(observed.machines.count) machines running, Talos answering"
+                : "down: " + down.map { machine in
+                    let talos = observed.talos[machine.identity.node].map { "Talos \($0.stage.rawValue)" } ?? "Talos API not answering"
+                    return "\(machine.identity.node) (\(machine.phase.rawValue), \(talos))"
+                }.joined(separator: ", "))
+
         let ready = Set((observed.kubernetesNodes ?? []).filter(\.ready).map(\.name))
+        let healthy = ready.subtracting(down.map(\.identity.node))
         let expected = spec.pools.reduce(0) { $0 + $1.count }
         let wanted = Set(observed.machines.map(\.identity.node))
         let notReady = wanted.subtracting(ready).sorted()
@@ -85,10 +103,10 @@ public struct DrillProbes: Sendable {
             probe("ingress-ip", passed, detail)
         }
 
-        let lost = Set(observed.machines.filter { $0.phase == .failed }.map(\.identity.node))
-        let readyControlPlanes = observed.machines.filter { $0.identity.role == .controlPlane && $0.phase == .running && ready.contains($0.identity.node) }.count
+        let lost = Set(observed.machines.filter { $0.phase == .failed || $0.phase == .stopped }.map(\.identity.node))
+        let readyControlPlanes = observed.machines.filter { $0.identity.role == .controlPlane && healthy.contains($0.identity.node) }.count
         return Round(
-            probes: probes, observed: observed, readyNodes: ready, lostNodes: lost, readyControlPlanes: readyControlPlanes, voters: voters.count,
+            probes: probes, observed: observed, readyNodes: ready, healthyNodes: healthy, lostNodes: lost, readyControlPlanes: readyControlPlanes, voters: voters.count,
             aliveVoters: alive.count, ingressHolder: holder)
     }
 }

@@ -73,11 +73,11 @@ public struct DrillRunner: Sendable {
         }
         if before.readyControlPlanes < drills.guards.minReadyControlPlanes {
             throw ClusterError(
-                .refused, "only \(before.readyControlPlanes) control plane(s) are Ready and guards.minReadyControlPlanes is \(drills.guards.minReadyControlPlanes), so no drill was started",
+                .refused, "only \(before.readyControlPlanes) control plane(s) are healthy (running, Talos answering, Ready) and guards.minReadyControlPlanes is \(drills.guards.minReadyControlPlanes), so no drill was started",
                 hint: "bring the control planes back first (`clusterctl up \(spec.name)`)")
         }
         let target = try pickTarget(scenario, before)
-        log.step("guards", started: 0, ended: at(), passed: true, detail: "\(before.probes.count) probes passed; \(before.readyControlPlanes) control planes Ready")
+        log.step("guards", started: 0, ended: at(), passed: true, detail: "\(before.probes.count) probes passed; \(before.readyControlPlanes) control planes healthy")
 
         // The fault.
         let injectStarted = at()
@@ -107,10 +107,12 @@ public struct DrillRunner: Sendable {
         var outcome = DrillReport.Outcome.passed
         var reason: String?
         var detection: Double?
+        var repairRecovered: Duration?
         switch ending {
         case .repaired(let result):
             log.add(result.steps)
             detection = result.detectedAt.map { ($0 - fault.injectedAt).inSeconds }
+            repairRecovered = result.recoveredAt
         case .repairFailed(let message):
             // Nothing more will repair it: one round of probes for the report, no waiting.
             outcome = .failed
@@ -166,7 +168,9 @@ public struct DrillRunner: Sendable {
             log.step("verify", started: verifyStarted, ended: at(), passed: true, detail: "every probe passed")
             try await lease.recordFault(node: nil, scenario: scenario.rawValue)
         }
-        let rto = outcome == .passed ? recovered.map { ($0 - fault.injectedAt).inSeconds } : nil
+        // The playbook's own measure when it gave one (replacement healthy, IP answering at its
+        // new holder), else the first round where every probe passed.
+        let rto = outcome == .passed ? (repairRecovered ?? recovered).map { ($0 - fault.injectedAt).inSeconds } : nil
         return DrillReport(
             cluster: spec.name, scenario: scenario.rawValue, simulated: simulated, target: fault.node, startedAt: startedAt,
             endedAt: max(wallClock(), startedAt), probes: log.probes, steps: log.steps, detectionSeconds: detection, rtoSeconds: rto,
@@ -240,11 +244,11 @@ public struct DrillRunner: Sendable {
         }
     }
 
-    /// The node a scenario powers off: a Ready worker; a Ready control plane that does not hold
+    /// The node a scenario powers off: a healthy worker; a healthy control plane that does not hold
     /// the ingress IP (moving it is its own scenario); the ingress IP's holder. The last by name,
     /// so the same cluster drills the same node each time.
     func pickTarget(_ scenario: DrillSpec.Scenario, _ round: DrillProbes.Round) throws(ClusterError) -> ObservedMachine {
-        let machines = (round.observed?.machines ?? []).filter { $0.phase == .running && round.readyNodes.contains($0.identity.node) }
+        let machines = (round.observed?.machines ?? []).filter { round.healthyNodes.contains($0.identity.node) }
         let candidates: [ObservedMachine]
         switch scenario {
         case .loseWorker:

@@ -51,7 +51,7 @@ struct DrillRun: ParsableCommand {
             let scenarios = scenario.map { [$0] } ?? drills.scenarios
             guard cluster.simulate else {
                 throw ClusterError(
-                    .refused, "drills on real providers need the providers' power control and the failover playbooks, which this build does not have yet; nothing was changed",
+                    .refused, "drills on real providers are not wired into this command yet (their lease, the Kubernetes Lease kube-system/clusterctl-drill, is); nothing was changed",
                     hint: "try the drill on the simulator: clusterctl drill run \(cluster.cluster) --simulate")
             }
             let lease = DrillCLI.lease(session)
@@ -68,8 +68,8 @@ struct DrillRun: ParsableCommand {
             let reports: [DrillReport]
             do { reports = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let runner = DrillRunner(
-                    spec: spec, backend: backend, injector: SimulatedDrillInjector(backend: backend),
-                    repair: ConvergeDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
+                    spec: spec, backend: backend, injector: PowerDrillInjector(backend: backend, cluster: spec.name),
+                    repair: FailoverDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
                 var reports: [DrillReport] = []
                 for scenario in scenarios {
                     Terminal.error("drill \(scenario.rawValue) on \(spec.name): starting")

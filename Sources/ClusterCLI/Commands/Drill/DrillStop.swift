@@ -67,13 +67,16 @@ struct DrillStop: ParsableCommand {
             }
             try session.lockCluster()
             let repaired = try session.run { backend -> String in
+                // The playbooks see what is left and do only that: a node already back is nothing to do.
+                let scenario = DrillSpec.Scenario(rawValue: record.scenario ?? "") ?? .loseWorker
                 let observed = try await ObservedCluster.observe(spec: spec, backend: backend)
-                guard let machine = observed.machines.first(where: { $0.identity.node == node && $0.phase == .failed }) else { return "\(node) is not failed; nothing was left to repair" }
+                let machine = observed.machines.first { $0.identity.node == node }
                 let fault = DrillFault(
-                    scenario: DrillSpec.Scenario(rawValue: record.scenario ?? "") ?? .loseWorker, node: node, providerID: machine.providerID,
-                    role: machine.identity.role, drillStart: backend.time.now, injectedAt: backend.time.now)
-                _ = try await ConvergeDrillRepair(spec: spec, backend: backend).repair(fault, urgent: true)
-                return "\(node), powered off by the drill of \(record.holder), was replaced"
+                    scenario: scenario, node: node, providerID: machine?.providerID ?? "", role: machine?.identity.role ?? (scenario == .loseWorker ? .worker : .controlPlane),
+                    drillStart: backend.time.now, injectedAt: backend.time.now)
+                let result = try await FailoverDrillRepair(spec: spec, backend: backend).repair(fault, urgent: true)
+                let steps = result.steps.filter { $0.name != "detect" }.map(\.name)
+                return "\(node), powered off by the drill of \(record.holder), is repaired" + (steps.isEmpty ? "" : " (\(steps.joined(separator: ", ")))")
             }
             Terminal.out(repaired)
         }
