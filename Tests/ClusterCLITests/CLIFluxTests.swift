@@ -23,6 +23,18 @@ import Testing
         #expect(table.stdout.contains("Flux ready at main@sha1:\(revision.suffix(40).prefix(8))"), "\(table.stdout)")
     }
 
+    @Test func aSecondUpChecksFluxAndSaysItIsAlreadyAtItsRevision() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let first = try cli.run("up", "home", "--simulate")
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("Flux installed"), "\(first.stdout)")
+        let again = try cli.run("up", "home", "--simulate")
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("Flux already at main@sha1:"), "\(again.stderr)")
+        #expect(!again.stdout.contains("Flux installed"), "\(again.stdout)")
+    }
+
     @Test func aChangedGitOpsPathNeedsForce() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
