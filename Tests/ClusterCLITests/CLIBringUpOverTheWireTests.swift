@@ -215,14 +215,14 @@ import Testing
     }
 }
 
-/// What real backends cannot do yet is refused before anything changes.
+/// What real backends cannot do is refused before anything changes.
 @Suite struct CLIRealBackendLimitTests {
-    @Test func aSpecWithGitOpsIsRefusedPastBootstrapBeforeAnythingChanges() throws {
+    @Test func aSpecWithGitOpsButNoFluxPinIsRefusedPastBootstrapBeforeAnythingChanges() throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let up = try cli.run(["up", "home"], environment: ["HCLOUD_TOKEN": "unused", "HCLOUD_ENDPOINT": "http://127.0.0.1:9/v1"])
         #expect(up.status == 3, "\(up.stderr)")
-        #expect(up.stderr.contains("error: cluster home has gitops: in its spec"), "\(up.stderr)")
+        #expect(up.stderr.contains("error: cluster home has gitops: without gitops.flux"), "\(up.stderr)")
         #expect(up.stderr.contains("--until bootstrap"), "\(up.stderr)")
         #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("home/secrets.yaml").path), "nothing was created")
     }

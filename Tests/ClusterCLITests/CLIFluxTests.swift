@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Flux through the binary: `up --simulate` ends with Flux ready at a revision, `status` shows
-/// it, and `--force` is offered for re-pointing.
+/// it, a second `up` finds it there, and `--force` is offered for re-pointing.
 @Suite(.serialized) struct CLIFluxTests {
     @Test func upEndsWithFluxReadyAndStatusShowsTheRevision() throws {
         let cli = try CLIHarness()
@@ -21,6 +21,12 @@ import Testing
 
         let table = try cli.run("status", "home", "--simulate")
         #expect(table.stdout.contains("Flux ready at main@sha1:\(revision.suffix(40).prefix(8))"), "\(table.stdout)")
+
+        // A second up still runs the installer, which finds nothing to change.
+        let again = try cli.run("up", "home", "--simulate")
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("Flux already at \(revision)"), "\(again.stderr)")
+        #expect(!again.stdout.contains("Flux installed"), "\(again.stdout)")
     }
 
     @Test func aChangedGitOpsPathNeedsForce() throws {

@@ -60,8 +60,7 @@ struct Session {
     /// carry this spec (the simulator goes everywhere).
     func checkReachable(_ stage: Stage?) throws {
         guard !options.simulate else { return }
-        let backend = RealBackends.make(spec: spec, store: secrets, configs: LazyTalosConfigSource(spec: spec, store: secrets))
-        try RealBackends.checkReachable(stage, backend: backend, spec: spec)
+        try RealBackends.checkReachable(stage, spec: spec)
     }
 
     /// Runs `body` against the cluster's backend and returns its result.

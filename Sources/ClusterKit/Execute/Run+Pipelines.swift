@@ -186,7 +186,11 @@ extension Run {
             machine, peers: peers, mayHoldEtcdMember: observed.talos[name]?.stage != .maintenance, limiter: limiters[machine.provider])
     }
 
-    /// Installs Flux once the Kubernetes API answers, unless it already points at the spec's path.
+    /// Installs Flux once the Kubernetes API answers, or brings an installation to the spec.
+    ///
+    /// The installer runs even when Flux already reconciles the spec's path: only it can tell
+    /// whether the layout or the Flux version in Git is behind the spec, and it waits for Flux to
+    /// be Ready at the branch's commit. It changes nothing when nothing differs.
     func installGitOps(_ gitops: GitOpsSpec) async -> ClusterExecutorFinished {
         do {
             try await coordinator.waitUntilBootstrapped()
@@ -194,13 +198,18 @@ extension Run {
             while try await !retrying(.gitops, "flux", "API check", { try await backend.kubernetes.isAPIServerUp() }) {
                 try await time.sleep(for: options.pollInterval)
             }
-            if let status = try await retrying(.gitops, "flux", "status", { try await backend.gitops.status() }), status.matches(gitops) {
-                emit(.gitops, "flux", .succeeded, "already reconciling \(gitops.url) path \(gitops.path)")
-                return .gitops(false)
+            let status = try await retrying(.gitops, "flux", "status", { try await backend.gitops.status() })
+            if let status, status.matches(gitops) {
+                emit(.gitops, "flux", .started, "checking Flux, which reconciles \(gitops.url) path \(gitops.path)")
+            } else {
+                emit(.gitops, "flux", .started, "installing Flux from \(gitops.url) (branch \(gitops.branch), path \(gitops.path))")
             }
-            emit(.gitops, "flux", .started, "installing Flux from \(gitops.url) (branch \(gitops.branch), path \(gitops.path))")
             let outcome = try await retrying(.gitops, "flux", "install") { try await backend.gitops.install(gitops, force: options.forceGitOps) }
             for message in outcome.messages.dropLast() { emit(.gitops, "flux", .progress, message) }
+            guard outcome.changedAnything else {
+                emit(.gitops, "flux", .succeeded, "Flux already at \(outcome.revision), reconciling \(gitops.path)")
+                return .gitops(false)
+            }
             emit(.gitops, "flux", .succeeded, "Flux reconciling \(gitops.path), Ready at \(outcome.revision)")
             return .gitops(true)
         } catch {

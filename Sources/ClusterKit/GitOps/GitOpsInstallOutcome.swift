@@ -13,6 +13,9 @@ public struct GitOpsInstallOutcome: Sendable, Hashable {
     /// what was pushed and applied.
     public var messages: [String]
 
+    /// Whether the run changed anything: pushed a commit, applied an object or wrote the Secret.
+    public var changedAnything: Bool { !pushedCommits.isEmpty || !applied.isEmpty || secret != .kept }
+
     public enum SecretAction: String, Sendable, Hashable {
         case created, replaced, kept
     }

@@ -12,7 +12,8 @@ public enum RealBackends {
     /// - Parameters:
     ///   - store: the cluster's secrets (the Talos client's credentials come from its bundle).
     ///   - configs: renders machine configs for the executor.
-    ///   - environment: where provider tokens and endpoints are read (`HCLOUD_TOKEN`, `HCLOUD_ENDPOINT`).
+    ///   - environment: where provider tokens and endpoints are read (`HCLOUD_TOKEN`, `HCLOUD_ENDPOINT`),
+    ///     and what the Flux installer reads (the Git token, `HOME` and `CLUSTERCTL_HOME`).
     public static func make(
         spec: ClusterSpec, store: SecretsStore, configs: any MachineConfigRendering,
         environment: [String: String] = HetznerProvisioner.processEnvironment()
@@ -33,29 +34,26 @@ public enum RealBackends {
             return machines
         })
         return ClusterBackend(
-            provisioners: provisioners, talos: talos, kubernetes: kubernetes, gitops: gitopsInstaller(spec: spec, kubernetes: kubernetes),
+            provisioners: provisioners, talos: talos, kubernetes: kubernetes, gitops: gitopsInstaller(spec: spec, kubernetes: kubernetes, environment: environment),
             configs: configs, time: SystemTimeSource())
     }
 
-    /// The GitOps installer for real clusters. This is where the real Flux installer plugs in;
-    /// until it does, every call is refused with ``UnavailableGitOpsInstaller/reason``.
-    static func gitopsInstaller(spec: ClusterSpec, kubernetes: any KubernetesAPI) -> any GitOpsInstaller {
-        UnavailableGitOpsInstaller()
+    /// The GitOps installer for real clusters: ``FluxInstaller``, built once a control plane
+    /// hands out the admin kubeconfig, reading the Git token and the clusterctl directory from
+    /// `environment`.
+    static func gitopsInstaller(spec: ClusterSpec, kubernetes: RealKubernetesAPI, environment: [String: String]) -> any GitOpsInstaller {
+        LazyFluxInstaller(cluster: spec.name, environment: environment) { try await kubernetes.adminKubeconfig() }
     }
 
-    /// The last stage `backend` can carry `spec` through: every stage, except that a spec with
-    /// `gitops:` stops after bootstrap while its GitOps installer is unavailable.
-    public static func furthestStage(of backend: ClusterBackend, for spec: ClusterSpec) -> Stage {
-        spec.gitops != nil && backend.gitops is UnavailableGitOpsInstaller ? .bootstrap : .health
-    }
-
-    /// Refuses, before anything changes, a run asked to go further than ``furthestStage(of:for:)``.
-    public static func checkReachable(_ stage: Stage?, backend: ClusterBackend, spec: ClusterSpec) throws(ClusterError) {
-        let furthest = furthestStage(of: backend, for: spec)
-        guard (stage ?? .health) > furthest else { return }
+    /// Refuses, before anything changes, a run that would stop at the gitops stage for want of
+    /// a Flux pin: a real cluster gets Flux only at a pinned version
+    /// (``FluxComponentsSource/load(_:cacheDirectory:environment:)``), and finding out only
+    /// after the machines were made would leave a cluster without the Flux it asked for.
+    public static func checkReachable(_ stage: Stage?, spec: ClusterSpec) throws(ClusterError) {
+        guard let gitops = spec.gitops, gitops.flux == nil, (stage ?? .health) >= .gitops else { return }
         throw ClusterError(
-            .refused, "cluster \(spec.name) has gitops: in its spec, and against real providers this build cannot install Flux yet, so it stops after the \(furthest.rawValue) stage; nothing was changed",
-            hint: "run with --until \(furthest.rawValue) and install Flux with `flux bootstrap`; or add --simulate")
+            .refused, "cluster \(spec.name) has gitops: without gitops.flux, and against real providers clusterctl installs Flux only at a pinned version; nothing was changed",
+            hint: "add `flux: {version: v2.9.4, sha256: <sha256 of its install.yaml>}` or `flux: {componentsFile: <flux install --export output>}` under gitops, or run with --until bootstrap")
     }
 
     /// The backend of one provider, or an ``UnavailableProvisioner`` saying why there is none.

@@ -15,10 +15,13 @@ public struct SimulatedGitOpsInstaller: GitOpsInstaller {
     public func status() async throws -> GitOpsStatus? { try await world.gitOpsStatus(cluster: cluster) }
 
     public func install(_ spec: GitOpsSpec, force: Bool) async throws -> GitOpsInstallOutcome {
-        try await world.installGitOps(cluster: cluster, spec, force: force)
+        let installed = try await world.installGitOps(cluster: cluster, spec, force: force)
         let revision = Self.revision(url: spec.url, branch: spec.branch, path: spec.path)
+        // The simulated world holds no Git repository: an install applies the sync objects only.
+        let applied = installed ? ["GitRepository flux-system/flux-system", "Kustomization flux-system/flux-system"] : []
         return GitOpsInstallOutcome(
-            revision: revision, pushedCommits: [], applied: [], secret: .kept, messages: ["simulated Flux is Ready at \(revision)"])
+            revision: revision, pushedCommits: [], applied: applied, secret: .kept,
+            messages: [installed ? "simulated Flux is Ready at \(revision)" : "simulated Flux is already Ready at \(revision)"])
     }
 
     /// The revision simulated Flux reports: `<branch>@sha1:<SHA-1 of url, branch and path>`, the

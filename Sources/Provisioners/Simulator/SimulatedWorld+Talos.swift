@@ -317,21 +317,28 @@ extension SimulatedWorld {
         }
     }
 
-    /// Installs Flux; like the real installer, refuses to re-point an installation unless forced.
-    func installGitOps(cluster: String, _ spec: GitOpsSpec, force: Bool = false) async throws {
-        try await perform(.gitops, provider: nil, node: nil, latency: timings.talosLatency) { state, now in
+    /// Installs Flux; like the real installer, refuses to re-point an installation unless forced,
+    /// and changes nothing when Flux already reconciles the spec (it then only waits, if need
+    /// be, until that installation is Ready). Returns whether it installed or re-pointed Flux.
+    @discardableResult
+    func installGitOps(cluster: String, _ spec: GitOpsSpec, force: Bool = false) async throws -> Bool {
+        let (remaining, installed) = try await perform(.gitops, provider: nil, node: nil, latency: timings.talosLatency) { state, now -> (Double, Bool) in
             try self.requireAPI(state, cluster: cluster, now: now)
-            if let record = state.clusters[cluster]?.gitops, !force,
-                !GitOpsStatus(url: record.url, branch: record.branch, path: record.path, ready: false).matches(spec)
-            {
-                throw ClusterError(
-                    .refused, "Flux in this cluster reconciles \(record.url) (branch \(record.branch), path \(record.path)); the spec says \(spec.url) (branch \(spec.branch), path \(spec.path)). Nothing was changed",
-                    hint: "to move this cluster to the spec's repository path, run `clusterctl up \(cluster) --force`")
+            if let record = state.clusters[cluster]?.gitops {
+                let matches = GitOpsStatus(url: record.url, branch: record.branch, path: record.path, ready: false).matches(spec)
+                if matches { return (record.installedAt + self.seconds(self.timings.fluxInstall) - now, false) }
+                if !force {
+                    throw ClusterError(
+                        .refused, "Flux in this cluster reconciles \(record.url) (branch \(record.branch), path \(record.path)); the spec says \(spec.url) (branch \(spec.branch), path \(spec.path)). Nothing was changed",
+                        hint: "to move this cluster to the spec's repository path, run `clusterctl up \(cluster) --force`")
+                }
             }
             state.clusters[cluster, default: .init()].gitops = .init(url: spec.url, branch: spec.branch, path: spec.path, installedAt: now)
+            return (self.seconds(self.timings.fluxInstall), true)
         }
         // `flux bootstrap` returns once the controllers are up and the first reconcile is done.
-        try await clock.sleep(for: timings.fluxInstall)
+        if remaining > 0 { try await clock.sleep(for: .seconds(remaining)) }
+        return installed
     }
 
     // MARK: Test and report hooks
