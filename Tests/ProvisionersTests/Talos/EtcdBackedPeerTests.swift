@@ -93,7 +93,15 @@ struct EtcdBackedPeerTests {
             fixture.peer.update("10.5.0.12") { $0.up = true }
             fixture.peer.update("10.5.0.13") { $0.up = true }
             try await backend.etcd.waitReady("cp-1")
-            #expect(try await backend.etcd.members(via: "cp-1").map(\.name).sorted() == ["cp-1", "cp-2", "cp-3"])
+            // Restarted members come back under load at their own pace (a leader election first);
+            // read until the list settles rather than once.
+            var names: [String] = []
+            for _ in 0..<60 {
+                names = (try? await backend.etcd.members(via: "cp-1").map(\.name).sorted()) ?? []
+                if names == ["cp-1", "cp-2", "cp-3"] { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(names == ["cp-1", "cp-2", "cp-3"])
         }
     }
 
