@@ -24,4 +24,8 @@ public struct EtcdMember: Sendable, Hashable, Codable {
         let digits = String(id, radix: 16)
         return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
     }
+
+    /// How many of `voters` voting members etcd needs to agree: (n/2)+1 (etcd FAQ, "What is
+    /// failure tolerance?"; ../shared/reference/FAILOVER-FACTS.md section 2).
+    public static func quorum(ofVoters voters: Int) -> Int { voters / 2 + 1 }
 }

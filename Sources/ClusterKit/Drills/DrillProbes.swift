@@ -58,8 +58,7 @@ public struct DrillProbes: Sendable {
         let voters = observed.etcdMembers.filter { !$0.isLearner }
         let alive = voters.filter { runningNodes.contains($0.hostname) && observed.talos[$0.hostname]?.stage == .running }
         let learners = observed.etcdMembers.count - voters.count
-        // etcd FAQ: quorum is (n/2)+1 of the voting members.
-        let quorum = voters.count / 2 + 1
+        let quorum = EtcdMember.quorum(ofVoters: voters.count)
         probe(
             "etcd-quorum", !voters.isEmpty && alive.count >= quorum,
             "\(alive.count)/\(voters.count) voting members up, quorum \(quorum)" + (learners > 0 ? ", \(learners) learner(s) joining" : ""))

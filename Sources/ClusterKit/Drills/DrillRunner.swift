@@ -226,7 +226,7 @@ public struct DrillRunner: Sendable {
             if before.voters > 0 && round.voters == 0 {
                 return .aborted("etcd quorum at risk: no control plane lists the etcd members (no leader)")
             }
-            if round.voters > 0 && (round.aliveVoters < expectedVoters || round.aliveVoters < round.voters / 2 + 1) {
+            if round.voters > 0 && (round.aliveVoters < expectedVoters || round.aliveVoters < EtcdMember.quorum(ofVoters: round.voters)) {
                 return .aborted("etcd quorum at risk: \(round.aliveVoters) of \(round.voters) voting members up, \(expectedVoters) expected")
             }
             let others = round.lostNodes.subtracting([fault.node])

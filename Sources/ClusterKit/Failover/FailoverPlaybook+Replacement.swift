@@ -123,7 +123,7 @@ extension FailoverPlaybook {
         let voters = members.filter { !$0.isLearner }
         if voters.contains(where: { $0.hostname == node }) {
             let healthy = voters.filter { $0.hostname != node && observed.etcdHealthy[$0.hostname] == true }.count
-            let quorum = voters.count / 2 + 1
+            let quorum = EtcdMember.quorum(ofVoters: voters.count)
             guard healthy >= quorum else {
                 throw ClusterError(
                     .refused, "removing \(node)'s etcd member would break quorum: \(healthy) of \(voters.count) voting members are healthy and a membership change needs \(quorum)",
