@@ -47,6 +47,8 @@ public final class SSHTestServer: @unchecked Sendable {
         try Self.generateKey(type: "ed25519", at: clientKeyFile)
         try Self.authorize(publicKeyOf: clientKeyFile, in: directory)
         port = try Self.freePort()
+        let home = directory.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let config = """
             Port \(port)
             ListenAddress 127.0.0.1
@@ -63,6 +65,12 @@ public final class SSHTestServer: @unchecked Sendable {
             # libssh2 1.10 (Debian 12) signs RSA user keys only with SHA-1 (ssh-rsa), which
             # OpenSSH 8.8+ refuses unless allowed; rsa-sha2 user auth arrived in libssh2 1.11.
             PubkeyAcceptedAlgorithms +ssh-rsa
+            # sshd runs each command as `$SHELL -c`, and Debian's bash then reads ~/.bashrc even
+            # though it is not interactive. The tests log in as the user running them (root in
+            # CI), whose rc files are not ours: a `pyenv init` there left a lock behind when a test
+            # killed a session, and every later command waited 60 s on it. An empty home of our
+            # own makes sessions the same on every machine.
+            SetEnv HOME=\(home.path)
             LogLevel ERROR
 
             """
