@@ -12,9 +12,11 @@ final class SimulatedRun: Sendable {
     let world: SimulatedWorld
     let backend: ClusterBackend
     let saved: SharedBox<SimulatorState>
+    let faults: [SimulatedFault]
 
     init(spec: ClusterSpec, state: SimulatorState = SimulatorState(seed: 7), faults: [SimulatedFault] = []) {
         self.spec = spec
+        self.faults = faults
         let saved = SharedBox(state)
         self.saved = saved
         world = SimulatedWorld(state: state) { state in saved.value = state }
@@ -38,9 +40,17 @@ final class SimulatedRun: Sendable {
         let spec = spec, backend = backend
         let recorder = events ?? EventRecorder()
         let sink = recorder.sink
-        return try SimulationRunLoop(clock: world.clock).run {
+        let report = try SimulationRunLoop(clock: world.clock).run {
             try await SimulatedRun.upBody(spec: spec, backend: backend, until: until, sink: sink)
         }
+        // The world saves after changes only; a process ending saves its time too, as the CLI
+        // does (or the next one would start before this one ended), without the faults this
+        // process was given that never fired.
+        if !world.isCrashed {
+            _ = world.withdrawFaults(like: faults)
+            saved.value = world.snapshot()
+        }
+        return report
     }
 
     private static func upBody(spec: ClusterSpec, backend: ClusterBackend, until: Stage?, sink: @escaping ExecutionEventSink) async throws -> ExecutionReport {

@@ -80,14 +80,22 @@ extension SimulatedWorld {
     /// join through promotion. No detection, polling or retries: the floor a failover's RTO is
     /// compared against.
     public func replacementFloor(_ node: NodePlan) -> Duration {
-        let seed = snapshot().seed
+        let state = snapshot()
+        let seed = state.seed
         let timing = providerTimings(node.provider)
         let name = node.identity.node
         var chain = seconds(timing.apiLatency) + duration(timing.boot, seed: seed, node: name, process: "boot")
         if !timing.acceptsUserData { chain += seconds(timings.talosLatency) }
         chain += duration(timings.installAndReboot, seed: seed, node: name, process: "install")
         let kubelet = duration(timings.kubeletReady, seed: seed, node: name, process: "kubelet")
-        let join = node.identity.role == .controlPlane ? duration(timings.etcdJoin, seed: seed, node: name, process: "etcd-join") : 0
+        // A replacement control plane is the only learner and makes the cluster whole again.
+        let controlPlanes = Self.machines(state, cluster: node.identity.cluster)
+            .filter { !$0.deleted && $0.config?.role == .controlPlane }.map(\.identity.node)
+        let voters = Double(Set(controlPlanes + [name]).count)
+        let join = node.identity.role == .controlPlane
+            ? duration(timings.etcdLearnerAdd, seed: seed, node: name, process: "etcd-add")
+                + duration(timings.etcdPromotionPerVoter, seed: seed, node: name, process: "etcd-join") * voters
+            : 0
         return .milliseconds(Int64(((chain + max(kubelet, join)) * 1000).rounded()))
     }
 }

@@ -210,28 +210,55 @@ public final class SimulatedWorld: Sendable {
     }
 
     /// Etcd members now: the bootstrap node, and every control plane configured for the same
-    /// cluster that has started joining; dead members stay members until removed. A joining
-    /// member is a learner for the second half of its join time, then promoted (Talos adds a
-    /// joining control plane as a learner and promotes it once caught up, API-FACTS.md section 4).
+    /// cluster that has started joining; dead members stay members until removed. Talos adds a
+    /// joining control plane as a learner and promotes it once caught up (API-FACTS.md section 4);
+    /// see ``etcdJoins(_:cluster:)`` for when.
     func etcdMembers(_ state: SimulatorState, cluster: String, now: Double) -> [SimulatedMachine] {
         etcdMembership(state, cluster: cluster, now: now).map { $0.machine }
     }
 
     func etcdMembership(_ state: SimulatorState, cluster: String, now: Double) -> [(machine: SimulatedMachine, isLearner: Bool)] {
-        guard let record = state.clusters[cluster], let bootstrappedAt = record.bootstrappedAt, let clusterID = record.clusterID else { return [] }
-        return Self.machines(state, cluster: cluster).compactMap { machine in
-            guard !record.removedMembers.contains(machine.providerID), !record.strayEtcd.contains(machine.providerID),
-                machine.config?.role == .controlPlane, machine.config?.clusterID == clusterID, let runningAt = machine.talosRunningAt
-            else { return nil }
-            if machine.providerID == record.bootstrapMachine { return (machine, false) }
-            let join = duration(timings.etcdJoin, seed: state.seed, node: machine.identity.node, process: "etcd-join")
-            let promotedAt = max(runningAt, bootstrappedAt) + join
-            let addedAt = promotedAt - join / 2
+        etcdJoins(state, cluster: cluster).compactMap { join in
             // A machine that died before it was added never became a member.
-            let end = min(now, machine.diedAt ?? now)
-            guard addedAt <= end else { return nil }
-            return (machine, promotedAt > now)
+            guard join.addedAt <= min(now, join.machine.diedAt ?? now) else { return nil }
+            return (join.machine, join.promotedAt > now)
         }
+    }
+
+    /// When each control plane of the cluster was (or will be) added to etcd as a learner and
+    /// promoted to a voter. The bootstrap node is a voter from the start. The others queue for
+    /// etcd's single learner slot in the order they came up: each is added once it runs and the
+    /// learner before it was promoted (or died), and waits ``SimulationTimings/etcdPromotionPerVoter``
+    /// times the voters it makes. Removing a member only moves later joins earlier, so a voter
+    /// never turns back into a learner. A learner that dies frees the slot here; real etcd keeps
+    /// an unstarted learner until it is removed (kubernetes-sigs/cluster-api#13221), which the
+    /// playbooks do first.
+    func etcdJoins(_ state: SimulatorState, cluster: String) -> [(machine: SimulatedMachine, addedAt: Double, promotedAt: Double)] {
+        guard let record = state.clusters[cluster], let bootstrappedAt = record.bootstrappedAt, let clusterID = record.clusterID else { return [] }
+        let members = Self.machines(state, cluster: cluster).filter { machine in
+            !record.removedMembers.contains(machine.providerID) && !record.strayEtcd.contains(machine.providerID)
+                && machine.config?.role == .controlPlane && machine.config?.clusterID == clusterID && machine.talosRunningAt != nil
+        }
+        var joins: [(machine: SimulatedMachine, addedAt: Double, promotedAt: Double)] = []
+        var voters = 0
+        if let bootstrap = members.first(where: { $0.providerID == record.bootstrapMachine }) {
+            joins.append((bootstrap, bootstrappedAt, bootstrappedAt))
+            voters = 1
+        }
+        let joining = members.filter { $0.providerID != record.bootstrapMachine }.map { machine in
+            (machine: machine, ready: max(machine.talosRunningAt ?? 0, bootstrappedAt)
+                + duration(timings.etcdLearnerAdd, seed: state.seed, node: machine.identity.node, process: "etcd-add"))
+        }.sorted { ($0.ready, $0.machine.identity.node) < ($1.ready, $1.machine.identity.node) }
+        var slotFreeAt = -Double.infinity
+        for (machine, ready) in joining {
+            voters += 1
+            let addedAt = max(ready, slotFreeAt)
+            let promotion = duration(timings.etcdPromotionPerVoter, seed: state.seed, node: machine.identity.node, process: "etcd-join") * Double(voters)
+            let promotedAt = addedAt + promotion
+            slotFreeAt = min(promotedAt, machine.diedAt ?? promotedAt)
+            joins.append((machine, addedAt, promotedAt))
+        }
+        return joins
     }
 
     /// Whether the voting members alive are a majority of the voting members.

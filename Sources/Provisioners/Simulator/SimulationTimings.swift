@@ -33,8 +33,16 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
     public var installAndReboot: Duration = .seconds(70)
     /// From `Bootstrap` to the Kubernetes API answering (etcd, then the static pods).
     public var bootstrapToAPI: Duration = .seconds(40)
-    /// A further control plane joining etcd once running.
-    public var etcdJoin: Duration = .seconds(20)
+    /// From a further control plane running to etcd adding it as a learner: Talos' etcd service
+    /// starts and calls MemberAddAsLearner; peers connect in under a second (siderolabs/talos#14097,
+    /// FAILOVER-FACTS.md sections 1.2 and 1.3), the rest is the service starting.
+    public var etcdLearnerAdd: Duration = .seconds(5)
+    /// How long a learner waits for its promotion, per voting member the cluster has once it is
+    /// promoted. Measured on Talos 1.13 VMs (siderolabs/talos#14097, FAILOVER-FACTS.md 1.3):
+    /// 90.6 s with 2 control planes and 135-137 s with 3, about 45 s per voter. Talos retries
+    /// MemberPromote every 2 s for up to 10 minutes; etcd allows one learner at a time, so
+    /// joins queue behind each other ("too many learner members in cluster").
+    public var etcdPromotionPerVoter: Duration = .seconds(45)
     /// From node running and API up to the kubelet reporting Ready.
     public var kubeletReady: Duration = .seconds(20)
     /// From a pod's creation to Running: the Kubernetes pod startup SLO, 5 s at the 99th
