@@ -196,6 +196,9 @@ struct Run: Sendable {
 
 /// An error as one line for progress output: the message, then the hint in parentheses.
 func oneLine(_ error: any Error) -> String {
+    // A deadline or a signal cancels every step at once; Swift's own description of that is
+    // `CancellationError()`, which tells the reader nothing.
+    if error is CancellationError { return "stopped before it finished: the command was cancelled" }
     if let error = error as? ClusterError {
         return error.message.replacingOccurrences(of: "\n", with: "; ") + (error.hint.map { " (hint: \($0))" } ?? "")
     }
