@@ -14,7 +14,7 @@ import Testing
 
     /// `wire` with three control planes and two workers (lose-worker wants one left), automatic replacement after `nodeLostAfter`,
     /// and drills of the worker and the ingress IP.
-    static func drilledWorld(nodeLostAfter: String = "2s") async throws -> World {
+    static func drilledWorld(nodeLostAfter: String = "2s", up: Bool = true) async throws -> World {
         let world = try World(controlPlanes: 3, workers: 2)
         let spec = LoopbackCloud.spec(cluster: "wire", controlPlanes: 3, workers: 2) + """
               replacement:
@@ -30,6 +30,7 @@ import Testing
 
             """
         try world.cli.write("clusters/wire.yaml", spec)
+        guard up else { return world }
         let up = try await world.up()
         try #require(up.status == 0, "\(up.stderr)\n\(world.cloud.failures)")
         return world
@@ -129,8 +130,33 @@ import Testing
         await world.stop()
     }
 
+    @Test func aClusterWithNoRunningControlPlaneIsRefusedNamingWhereTheLeaseLives() async throws {
+        let world = try await Self.drilledWorld(up: false)
+        let run = try await world.run(["drill", "run", "wire"] + Self.drillFlags)
+        #expect(run.status == 3, "\(run.stderr)")
+        #expect(
+            run.stderr.contains("error: cannot take the drill lease of cluster wire (the Lease kube-system/clusterctl-drill): no control plane of the cluster runs yet"),
+            "\(run.stderr)")
+        #expect(run.stderr.contains("nothing was changed") && run.stderr.contains("hint: "), "\(run.stderr)")
+        let stop = try await world.run(["drill", "stop", "wire"])
+        #expect(stop.status == 3, "\(stop.stderr)")
+        #expect(stop.stderr.contains("error: cannot read the drill lease of cluster wire"), "\(stop.stderr)")
+        #expect(!run.stderr.contains("Fatal error") && !stop.stderr.contains("Fatal error"))
+        #expect(world.cloud.hetzner.servers.isEmpty, "nothing was created")
+        await world.stop()
+    }
+
     @Test func aDrillIsRefusedWhileAnotherMachineHoldsTheLeaseAndStopRepairsWhatADeadOneLeft() async throws {
         let world = try await Self.drilledWorld()
+        // A degraded cluster is refused first: a kubelet stops posting.
+        world.cloud.holdNotReady("wire-worker-1")
+        world.cloud.kubernetes.model.setNodeReady("wire-worker-1", false)
+        let degraded = try await world.run(["drill", "run", "wire"] + Self.drillFlags)
+        #expect(degraded.status == 3, "\(degraded.stderr)")
+        #expect(degraded.stderr.contains("cluster wire is not healthy, so no drill was started") && degraded.stderr.contains("not Ready: wire-worker-1"), "\(degraded.stderr)")
+        world.cloud.release("wire-worker-1")
+        world.cloud.kubernetes.model.setNodeReady("wire-worker-1", true)
+
         let alice = try foreignLease(world, holder: "alice@elsewhere pid 7")
         try await alice.acquire(DrillLeaseRecord(holder: alice.holder, command: "clusterctl drill run wire", acquiredAt: Date()))
         try await alice.recordFault(node: nil, scenario: "lose-controlplane")
