@@ -17,54 +17,36 @@ public final class LoopbackTCPRoute: Sendable {
 
     public let host: String
     public let port: Int
-    private let listener: Int32
-    private let target: Target
-    private let stopped = Atomic<Bool>(false)
+    private let listener: LoopbackListener
 
     public init(host: String, port: Int, target: @escaping Target) throws {
         self.host = host
         self.port = port
-        self.target = target
-        listener = try Self.openListener(host, port)
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "loopback-route-\(host):\(port)"
-        thread.start()
+        listener = try LoopbackListener(host: host, port: port, name: "loopback-route-\(host)") { client in
+            Self.route(client, to: target())
+        }
     }
-
-    deinit { stop() }
 
     /// Stops accepting; connections in flight run until either side closes.
-    public func stop() {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
+    public func stop() { listener.stop() }
 
-    private func acceptLoop() {
-        while !stopped.load(ordering: .relaxed) {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            guard let (host, port) = target(), let server = try? Self.dial(host, port) else {
-                close(client)
-                continue
-            }
-            // Each direction closes only its own write side when its reader ends; the second
-            // of the two to end closes both sockets.
-            let ended = Atomic<Int>(0)
-            for (from, to) in [(client, server), (server, client)] {
-                let thread = Thread {
-                    Self.copy(from, to)
-                    shutdown(to, Int32(SHUT_WR))
-                    if ended.add(1, ordering: .relaxed).newValue == 2 {
-                        close(client)
-                        close(server)
-                    }
+    private static func route(_ client: Int32, to target: (host: String, port: Int)?) {
+        guard let (host, port) = target, let server = try? dial(host, port) else {
+            close(client)
+            return
+        }
+        // Each direction closes only its own write side when its reader ends; the second of
+        // the two to end closes both sockets.
+        let ended = Atomic<Int>(0)
+        for (from, to) in [(client, server), (server, client)] {
+            Thread {
+                copy(from, to)
+                shutdown(to, Int32(SHUT_WR))
+                if ended.add(1, ordering: .relaxed).newValue == 2 {
+                    close(client)
+                    close(server)
                 }
-                thread.start()
-            }
+            }.start()
         }
     }
 
@@ -82,43 +64,9 @@ public final class LoopbackTCPRoute: Sendable {
         }
     }
 
-    private static func address(_ host: String, _ port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr(host)
-        return address
-    }
-
-    private static func openListener(_ host: String, _ port: Int) throws -> Int32 {
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = address(host, port)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 128) == 0 else {
-            let error = errno
-            close(fd)
-            throw POSIXError(.init(rawValue: error) ?? .EIO)
-        }
-        return fd
-    }
-
     private static func dial(_ host: String, _ port: Int) throws -> Int32 {
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        var address = address(host, port)
+        let fd = try LoopbackListener.tcpSocket()
+        var address = LoopbackListener.address(host, port)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
