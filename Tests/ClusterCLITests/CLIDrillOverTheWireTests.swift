@@ -183,10 +183,16 @@ import Testing
         await world.stop()
     }
 
-    @Test func drillStopReachesTheRunningDrillThroughTheLeaseAndItRepairs() async throws {
+    @Test func drillStopReachesADrillRunningOnAnotherMachineThroughTheLeaseAndItRepairs() async throws {
         // nodeLostAfter 10m: only the stop ends the fault early.
         let world = try await Self.drilledWorld(nodeLostAfter: "10m")
-        let drill = try world.cli.start(["drill", "run", "wire", "--scenario", "lose-worker"] + Self.drillFlags, environment: world.cloud.environment)
+        // The drill runs on another machine: a clusterctl directory of its own, with the
+        // cluster's secrets and nothing else, so nothing but the cluster connects the two.
+        let elsewhere = world.cli.workDirectory.appendingPathComponent("elsewhere")
+        try SecretsStore(directory: elsewhere.appendingPathComponent("wire")).save(world.secrets)
+        let drill = try world.cli.start(
+            ["drill", "run", "wire", "--scenario", "lose-worker"] + Self.drillFlags,
+            environment: world.cloud.environment.merging(["CLUSTERCTL_HOME": elsewhere.path]) { _, new in new })
         var faultNode: String?
         for _ in 0..<300 where faultNode == nil {
             try await Task.sleep(for: .milliseconds(100))
@@ -197,12 +203,14 @@ import Testing
 
         let stop = try await world.run(["drill", "stop", "wire"])
         #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout.contains("ended (its report is in the drill history where it ran)"), "\(stop.stdout)")
         #expect(stop.stdout.contains("The cluster is repaired"), "\(stop.stdout)")
         let ended = await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: drill.wait()) }
         }
         #expect(ended.status == 1, "\(ended.stderr)")
-        let report = try #require(try history(world).last)
+        #expect(try history(world).isEmpty, "this machine ran no drill")
+        let report = try #require(try DrillHistory(directory: elsewhere.appendingPathComponent("wire/drills")).load().last)
         #expect(report.outcome == .aborted)
         #expect(report.abortReason?.hasPrefix("stopped by `clusterctl drill stop`") == true, "\(report.abortReason ?? "")")
         #expect(!report.steps.contains { $0.name == "wait" }, "the stop skips nodeLostAfter")
