@@ -22,7 +22,7 @@ import Testing
                 nodeLostAfter: \(nodeLostAfter)
             drills:
               schedule: "0 3 * * 0"
-              scenarios: [lose-worker, move-ingress-ip]
+              scenarios: [lose-controlplane, lose-worker, move-ingress-ip]
               guards:
                 requireHealthy: true
                 minReadyControlPlanes: 2
@@ -95,6 +95,24 @@ import Testing
         let history = try await world.run(["drill", "history", "wire"])
         #expect(history.status == 0, "\(history.stderr)")
         #expect(history.stdout.contains("lose-worker") && history.stdout.contains("passed"), "\(history.stdout)")
+        await world.stop()
+    }
+
+    @Test func loseControlPlaneReplacesItsEtcdMemberAndNode() async throws {
+        let world = try await Self.drilledWorld()
+        let holderID = try #require(world.cloud.hetzner.floatingIPServer("api"))
+        let run = try await world.run(["drill", "run", "wire", "--scenario", "lose-controlplane"] + Self.drillFlags)
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
+        let report = try #require(try history(world).last)
+        let target = try #require(report.target)
+        #expect(report.scenario == "lose-controlplane" && target.hasPrefix("wire-cp-"))
+        #expect(world.cloud.hetzner.servers.first { $0.id == holderID }?.name != target, "the ingress IP's holder is not the one drilled")
+        #expect(report.outcome == .passed, "\(report.abortReason ?? "")")
+        #expect(report.steps.map(\.name).contains("remove-etcd-member"), "\(report.steps.map(\.name))")
+        print("lose-controlplane over the wire: detection \(report.detectionSeconds ?? -1) s, RTO \(report.rtoSeconds ?? -1) s")
+        #expect(try await world.etcdMembers() == ["wire-cp-1", "wire-cp-2", "wire-cp-3"])
+        #expect(world.cloud.talos.etcdClusterCount == 1 && world.cloud.talos.bootstrapCount == 1)
+        #expect(world.cloud.kubernetes.model.node(target)?.ready == true)
         await world.stop()
     }
 
