@@ -27,6 +27,7 @@ import Testing
                 requireHealthy: true
                 minReadyControlPlanes: 2
                 maxDuration: 2m
+              heartbeatURLEnv: DRILL_HEARTBEAT_URL
 
             """
         try world.cli.write("clusters/wire.yaml", spec)
@@ -58,8 +59,10 @@ import Testing
     @Test func loseWorkerPowersItOffAndTheReplacementIsReadyWithReportAndRTO() async throws {
         let world = try await Self.drilledWorld()
         let before = serverIDs(world, named: "wire-worker-2")
+        let monitor = try HeartbeatMonitorModel()
         let started = ContinuousClock.now
-        let run = try await world.run(["drill", "run", "wire", "--scenario", "lose-worker", "-o", "json"] + Self.drillFlags)
+        let run = try await world.run(
+            ["drill", "run", "wire", "--scenario", "lose-worker", "-o", "json"] + Self.drillFlags, environment: ["DRILL_HEARTBEAT_URL": monitor.uptimeKumaURL])
         let took = ContinuousClock.now - started
         #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
         let reports = try history(world)
@@ -81,6 +84,14 @@ import Testing
         let printed = try DrillReport.decoder().decode([String: [DrillReport]].self, from: Data(run.stdout.utf8))
         #expect(printed["reports"] == [report])
         print("lose-worker over the wire: detection \(detection) s, RTO \(rto) s, drill \(took)")
+        // One heartbeat with the RTO, and the textfile metrics, as for a simulated run.
+        #expect(monitor.received.map(\.up) == [true])
+        #expect(monitor.received.first?.ping == Int((rto * 1000).rounded()), "\(monitor.received)")
+        let prom = try String(contentsOf: world.cli.home.appendingPathComponent("wire/drills/clusterctl_drill_wire.prom"), encoding: .utf8)
+        let (samples, problems) = PrometheusTextFormat.parse(prom)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(samples.first { $0.name == "clusterctl_drill_rto_seconds" && $0.labels["scenario"] == "lose-worker" }?.value == rto)
+        #expect(samples.first { $0.name == "clusterctl_drill_success" && $0.labels["scenario"] == "lose-worker" }?.value == 1)
 
         // The worker was powered off through the provider, then replaced under its name.
         #expect(world.cloud.hetzner.requests.contains { $0.method == "POST" && $0.path.hasSuffix("/servers/\(before.first ?? 0)/actions/poweroff") })
