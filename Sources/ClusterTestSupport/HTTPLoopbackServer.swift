@@ -42,67 +42,21 @@ public enum HTTPLoopbackReply: Sendable {
 public final class HTTPLoopbackServer: Sendable {
     public typealias Handler = @Sendable (HTTPLoopbackRequest) -> HTTPLoopbackReply
 
-    public let port: Int
-    private let listener: Int32
-    private let handler: Handler
-    private let stopped = Atomic<Bool>(false)
+    public var port: Int { listener.port }
+    private let listener: LoopbackListener
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     public init(handler: @escaping Handler) throws {
-        self.handler = handler
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        listener = try LoopbackListener(name: "loopback-http") { connection in
+            Thread { Self.serve(connection, handler) }.start()
         }
-        guard bound == 0, listen(fd, 128) == 0 else {
-            close(fd)
-            throw POSIXError(.init(rawValue: errno) ?? .EIO)
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        listener = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "loopback-http-\(port)"
-        thread.start()
     }
-
-    deinit { stop() }
 
     /// Stops accepting; connections in flight finish.
-    public func stop() {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
+    public func stop() { listener.stop() }
 
-    private func acceptLoop() {
-        while !stopped.load(ordering: .relaxed) {
-            let connection = accept(listener, nil, nil)
-            if connection < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            let thread = Thread { [self] in serve(connection) }
-            thread.start()
-        }
-    }
-
-    private func serve(_ fd: Int32) {
+    private static func serve(_ fd: Int32, _ handler: Handler) {
         defer { close(fd) }
         guard let request = read(fd) else { return }
         switch handler(request) {
@@ -121,7 +75,7 @@ public final class HTTPLoopbackServer: Sendable {
         }
     }
 
-    private func write(_ fd: Int32, _ bytes: [UInt8]) {
+    private static func write(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -130,7 +84,7 @@ public final class HTTPLoopbackServer: Sendable {
         }
     }
 
-    private func read(_ fd: Int32) -> HTTPLoopbackRequest? {
+    private static func read(_ fd: Int32) -> HTTPLoopbackRequest? {
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         var headerEnd: Int?
@@ -138,7 +92,7 @@ public final class HTTPLoopbackServer: Sendable {
             let count = recv(fd, &chunk, chunk.count, 0)
             if count <= 0 { return nil }
             buffer += chunk[0..<count]
-            headerEnd = Self.find([13, 10, 13, 10], in: buffer)
+            headerEnd = find([13, 10, 13, 10], in: buffer)
             if buffer.count > 1 << 20 { return nil }
         }
         guard let headerEnd else { return nil }

@@ -17,7 +17,9 @@ import Synchronization
 ///   (workers) registers as a Kubernetes Node, NotReady at first and Ready ``readyDelay`` later,
 ///   unless the test holds it back with ``holdNotReady(_:)``.
 /// - A server deleted in the Hetzner model takes its Talos node down and its Kubernetes Node
-///   NotReady (a kubelet that stops posting), as a machine that disappears does.
+///   NotReady (a kubelet that stops posting), as a machine that disappears does; so does one
+///   powered off (`poweroff`), whose node comes back from its disk when it is powered on again:
+///   the same config and etcd member, its Node Ready ``readyDelay`` after it boots.
 ///
 /// The coupling runs every 50 ms on its own task until ``stop()``.
 public final class LoopbackCloud: @unchecked Sendable {
@@ -36,6 +38,8 @@ public final class LoopbackCloud: @unchecked Sendable {
         /// The address each Kubernetes Node was registered from: a new machine with an old
         /// name registers afresh.
         var registered: [String: String] = [:]
+        /// Addresses of servers powered off while their node ran: they boot again when powered on.
+        var poweredOff: Set<String> = []
         var failures: [String] = []
     }
 
@@ -64,6 +68,8 @@ public final class LoopbackCloud: @unchecked Sendable {
         talos = TalosAPIPeer(secrets: secrets, timings: timings)
         kubernetes = try KubernetesAPIPeer(secrets: secrets, host: subnet + "200", port: 6443)
         kubernetes.model.setAPIReady(false)
+        // Every cluster has kube-system (where the drill keeps its Lease); the model starts with no namespaces.
+        kubernetes.model.objects.seed(.object(["apiVersion": "v1", "kind": "Namespace", "metadata": .object(["name": "kube-system"])]))
         let task = Task { [weak self] in
             while !Task.isCancelled {
                 guard let self else { return }
@@ -106,7 +112,14 @@ public final class LoopbackCloud: @unchecked Sendable {
         let servers = hetzner.servers
         let running = servers.filter { $0.status == "running" }
         for server in running {
-            guard let address = server.publicIPv4, !talos.hasNode(address) else { continue }
+            guard let address = server.publicIPv4 else { continue }
+            if talos.hasNode(address) {
+                if coupling.withLock({ $0.poweredOff.remove(address) != nil }) {
+                    talos.update(address) { $0.up = true }
+                    coupling.withLock { $0.readyAt[server.name] = .now + readyDelay }
+                }
+                continue
+            }
             let ignored = coupling.withLock { $0.ignoresUserData.contains(server.name) }
             let config = ignored ? nil : server.userData.map { MachineConfigPayload($0) }
             do {
@@ -115,12 +128,13 @@ public final class LoopbackCloud: @unchecked Sendable {
                 coupling.withLock { $0.failures.append("\(server.name) at \(address): \(error)") }
             }
         }
-        let alive = Set(servers.compactMap(\.publicIPv4))
+        let alive = Set(running.compactMap(\.publicIPv4))
         let gone = talos.world.withLock { world in
             world.nodes.values.filter { $0.up && !alive.contains($0.address) }.map { ($0.address, $0.hostname) }
         }
         for (address, hostname) in gone {
             talos.update(address) { $0.up = false }
+            if servers.contains(where: { $0.publicIPv4 == address }) { coupling.withLock { _ = $0.poweredOff.insert(address) } }
             let registered = coupling.withLock { state -> Bool in
                 guard state.registered[hostname] == address else { return false }
                 state.readyAt[hostname] = nil

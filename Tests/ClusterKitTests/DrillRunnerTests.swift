@@ -30,10 +30,50 @@ import Testing
         }
     }
 
-    func drill(_ run: SimulatedRun, _ scenario: DrillSpec.Scenario, injector: (any DrillFaultInjector)? = nil) throws -> DrillReport {
+    /// The lease of a real cluster whose API is out of reach for a while after the fault (the
+    /// ingress IP that moves is the API endpoint too): its first `failures` writes fail transiently.
+    final class UnreachableLease: DrillLease, @unchecked Sendable {
+        let inner: SimulatedDrillLease
+        private let lock = NSLock()
+        private var failures: Int
+        private(set) var recordedFaults: [String?] = []
+
+        init(_ inner: SimulatedDrillLease, failures: Int) {
+            self.inner = inner
+            self.failures = failures
+        }
+
+        private func reach() throws {
+            try lock.withLock {
+                guard failures > 0 else { return }
+                failures -= 1
+                throw ClusterError(.kubernetes, "connection refused by 203.0.113.10:6443", isTransient: true)
+            }
+        }
+
+        func acquire(_ record: DrillLeaseRecord) async throws { try await inner.acquire(record) }
+        func renew() async throws -> String? {
+            try reach()
+            return try await inner.renew()
+        }
+        func recordFault(node: String?, scenario: String) async throws {
+            try reach()
+            try await inner.recordFault(node: node, scenario: scenario)
+            lock.withLock { recordedFaults.append(node) }
+        }
+        func release() async throws { try await inner.release() }
+        func read() async throws -> DrillLeaseRecord? { try await inner.read() }
+        func requestStop(reason: String) async throws -> DrillLeaseRecord? { try await inner.requestStop(reason: reason) }
+    }
+
+    func drill(
+        _ run: SimulatedRun, _ scenario: DrillSpec.Scenario, injector: (any DrillFaultInjector)? = nil,
+        lease wrap: (SimulatedDrillLease) -> any DrillLease = { $0 }
+    ) throws -> DrillReport {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drill-lease-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let lease = SimulatedDrillLease(directory: directory, holder: "test")
+        let simulated = SimulatedDrillLease(directory: directory, holder: "test")
+        let lease = wrap(simulated)
         let spec = run.spec, backend = run.backend
         let runner = DrillRunner(
             spec: spec, backend: backend, injector: injector ?? PowerDrillInjector(backend: backend, cluster: spec.name),
@@ -90,6 +130,20 @@ import Testing
             #expect(ingress.ingressTarget != nil && ingress.ingressTarget != state.machine, "the IP moved off the node the drill powered off")
         }
         #expect(try run.plan().changes.isEmpty)
+    }
+
+    @Test func aLeaseOutOfReachForAWhileNeitherEndsTheDrillNorLosesItsFault() throws {
+        let run = SimulatedRun(spec: try Self.spec())
+        run.expectConverged(try run.up())
+        var unreachable: UnreachableLease?
+        let report = try drill(run, .moveIngressIP) { simulated in
+            let lease = UnreachableLease(simulated, failures: 3)
+            unreachable = lease
+            return lease
+        }
+        #expect(report.outcome == .passed, "\(report.abortReason ?? "")")
+        // The fault is recorded once the API answers again, and cleared after the repair.
+        #expect(unreachable?.recordedFaults == ["home-cp-1", nil])
     }
 
     @Test func aSecondLostNodeAbortsAndRepairsBoth() throws {

@@ -85,7 +85,8 @@ public struct DrillRunner: Sendable {
         let fault = DrillFault(
             scenario: scenario, node: target.identity.node, providerID: target.providerID, role: target.identity.role, drillStart: start, injectedAt: time.now)
         log.step("inject", started: injectStarted, ended: at(), passed: true, detail: line)
-        try await lease.recordFault(node: fault.node, scenario: scenario.rawValue)
+        // Not recorded now (the API out of reach): the watch tries again at every round.
+        let recorded = try await Self.reachingLease { try await lease.recordFault(node: fault.node, scenario: scenario.rawValue) } != nil
 
         // Repair and watch, whichever ends first.
         let ending = try await withThrowingTaskGroup(of: Ending.self) { group in
@@ -97,7 +98,7 @@ public struct DrillRunner: Sendable {
                 }
             }
             group.addTask {
-                try await watch(fault, before: before, maxDuration: drills.guards.maxDuration, probes: probes, log: log, at: at)
+                try await watch(fault, recorded: recorded, before: before, maxDuration: drills.guards.maxDuration, probes: probes, log: log, at: at)
             }
             defer { group.cancelAll() }
             guard let first = try await group.next() else { throw CancellationError() }
@@ -162,11 +163,12 @@ public struct DrillRunner: Sendable {
                 break
             }
             try await time.sleep(for: options.pollInterval)
-            _ = try await lease.renew()
+            _ = try await Self.reachingLease { try await lease.renew() }
         }
         if recovered != nil {
             log.step("verify", started: verifyStarted, ended: at(), passed: true, detail: "every probe passed")
-            try await lease.recordFault(node: nil, scenario: scenario.rawValue)
+            // Out of reach now: the release at the end clears it as well.
+            _ = try await Self.reachingLease { try await lease.recordFault(node: nil, scenario: scenario.rawValue) }
         }
         // The playbook's own measure when it gave one (replacement healthy, IP answering at its
         // new holder), else the first round where every probe passed.
@@ -183,6 +185,15 @@ public struct DrillRunner: Sendable {
         case aborted(String)
     }
 
+    /// A lease call while the fault is in place, or nil when the lease's store is out of reach
+    /// for now (a transient failure): on a real cluster the lease is a Kubernetes Lease, and the
+    /// ingress IP a drill moves may be the API endpoint too, unreachable until it has moved. The
+    /// next round tries again; ending the drill here would leave its node powered off. A refusal
+    /// (the lease taken over) still ends it.
+    static func reachingLease<Value: Sendable>(_ call: () async throws -> Value) async throws -> Value? {
+        do { return try await call() } catch let error as any RetryClassifying where error.isTransient { return nil }
+    }
+
     /// Runs `body` while renewing the lease every poll interval, so a long repair does not let it expire.
     private func keepingLease<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
         let lease = lease
@@ -193,7 +204,7 @@ public struct DrillRunner: Sendable {
             group.addTask {
                 while true {
                     try await time.sleep(for: interval)
-                    _ = try await lease.renew()
+                    _ = try await Self.reachingLease { try await lease.renew() }
                 }
             }
             defer { group.cancelAll() }
@@ -206,17 +217,21 @@ public struct DrillRunner: Sendable {
 
     /// Probes while the fault is in place; returns only when a stop condition trips.
     private func watch(
-        _ fault: DrillFault, before: DrillProbes.Round, maxDuration: Duration, probes: DrillProbes, log: DrillLog, at: @escaping @Sendable () -> Double
+        _ fault: DrillFault, recorded: Bool, before: DrillProbes.Round, maxDuration: Duration, probes: DrillProbes, log: DrillLog, at: @escaping @Sendable () -> Double
     ) async throws -> Ending {
         let time = backend.time
         let expectedVoters = before.aliveVoters - (fault.role == .controlPlane ? 1 : 0)
         var notReadyRounds: [String: Int] = [:]
+        var recorded = recorded
         while true {
             try await time.sleep(for: options.pollInterval)
             if time.now - fault.drillStart > maxDuration {
                 return .aborted("guards.maxDuration \(maxDuration.formattedSeconds) exceeded")
             }
-            if let stop = try await lease.renew() {
+            if !recorded {
+                recorded = try await Self.reachingLease { try await lease.recordFault(node: fault.node, scenario: fault.scenario.rawValue) } != nil
+            }
+            if let stop = try await Self.reachingLease({ try await lease.renew() }) ?? nil {
                 return .aborted(stop)
             }
             let round = try await probes.run(.during, at: at())

@@ -23,19 +23,34 @@ public enum RealBackends {
             provisioners[provider.name] = provisioner(for: provider, spec: spec, environment: environment)
         }
         let talos = RealTalosAPI(store: store)
-        let listed = provisioners
-        let cluster = spec.name
-        let kubernetes = RealKubernetesAPI(talos: talos, machines: {
+        let kubernetes = kubernetesAPI(cluster: spec.name, provisioners: provisioners, talos: talos)
+        return ClusterBackend(
+            provisioners: provisioners, talos: talos, kubernetes: kubernetes, gitops: gitopsInstaller(spec: spec, kubernetes: kubernetes, environment: environment),
+            configs: configs, time: SystemTimeSource())
+    }
+
+    /// The Kubernetes API of `spec`'s cluster alone (objects such as the drill's Lease), reached
+    /// as ``make(spec:store:configs:environment:)``'s backend reaches it: through the admin
+    /// kubeconfig a running control plane hands out.
+    public static func kubernetesAPI(
+        spec: ClusterSpec, store: SecretsStore, environment: [String: String] = HetznerProvisioner.processEnvironment()
+    ) -> RealKubernetesAPI {
+        var provisioners: [String: any Provisioner] = [:]
+        for provider in spec.providers {
+            provisioners[provider.name] = provisioner(for: provider, spec: spec, environment: environment)
+        }
+        return kubernetesAPI(cluster: spec.name, provisioners: provisioners, talos: RealTalosAPI(store: store))
+    }
+
+    private static func kubernetesAPI(cluster: String, provisioners: [String: any Provisioner], talos: RealTalosAPI) -> RealKubernetesAPI {
+        RealKubernetesAPI(talos: talos, machines: {
             var machines: [ObservedMachine] = []
-            for provisioner in listed.values {
+            for provisioner in provisioners.values {
                 // A provider that cannot be read now has no control plane to offer; others may.
                 if let found = try? await provisioner.listMachines(cluster: cluster) { machines += found }
             }
             return machines
         })
-        return ClusterBackend(
-            provisioners: provisioners, talos: talos, kubernetes: kubernetes, gitops: gitopsInstaller(spec: spec, kubernetes: kubernetes, environment: environment),
-            configs: configs, time: SystemTimeSource())
     }
 
     /// The GitOps installer for real clusters: ``FluxInstaller``, built once a control plane

@@ -63,7 +63,8 @@ public final class RealKubernetesAPI: KubernetesAPI {
             hint: transient ? nil : "check the Talos API with `clusterctl status`", isTransient: transient)
     }
 
-    private func client() async throws -> KubernetesClient { try await connected().client }
+    /// The client, connected on first use.
+    func client() async throws -> KubernetesClient { try await connected().client }
 
     // MARK: KubernetesAPI
 

@@ -27,7 +27,32 @@ public struct KubernetesDrillLease: DrillLeaseStore {
         self.now = now
     }
 
+    /// How many times a write that lost a race is read and decided again.
+    static let conflictAttempts = 5
+
     public func update(_ change: (DrillLeaseRecord?) throws -> DrillLeaseRecord?) async throws {
+        // client-go's retry.RetryOnConflict (k8s.io/client-go/util/retry, DefaultRetry: 5 steps):
+        // a write that lost the race is read again and `change` decides again on what is there
+        // now, so a drill's renewal crossing `drill stop`'s request ends neither, while the
+        // lease's rules still refuse a second holder.
+        var attempt = 1
+        while true {
+            do {
+                return try await updateOnce(change)
+            } catch let race as LostRace {
+                guard attempt < Self.conflictAttempts else { throw race.error }
+                attempt += 1
+            }
+        }
+    }
+
+    /// A write the API server answered with 409: another writer got there first.
+    private struct LostRace: Error {
+        let error: ClusterError
+    }
+
+    /// One read-modify-write; ``LostRace`` when the API server refused it with 409.
+    private func updateOnce(_ change: (DrillLeaseRecord?) throws -> DrillLeaseRecord?) async throws {
         let stored = try await api.object(Self.reference)
         let current = stored.flatMap(Self.record(from:))
         let next = try change(current)
@@ -37,7 +62,7 @@ public struct KubernetesDrillLease: DrillLeaseStore {
             do {
                 try await api.create(object)
             } catch let error as ClusterError where error.code == .refused {
-                throw ClusterError(.refused, "another drill took this cluster's drill lease at the same moment", hint: "run the command again", cause: error)
+                throw LostRace(error: ClusterError(.refused, "another drill took this cluster's drill lease at the same moment", hint: "run the command again", cause: error))
             }
             return
         }
@@ -45,7 +70,7 @@ public struct KubernetesDrillLease: DrillLeaseStore {
         do {
             try await api.replace(object)
         } catch let error as ClusterError where error.code == .refused {
-            throw ClusterError(.refused, "the drill lease changed while it was being written (another drill or `drill stop`)", hint: "run the command again", cause: error)
+            throw LostRace(error: ClusterError(.refused, "the drill lease changed while it was being written (another drill or `drill stop`)", hint: "run the command again", cause: error))
         }
     }
 

@@ -15,8 +15,28 @@ enum DrillCLI {
         return "\(user)@\(ProcessInfo.processInfo.hostName) pid \(getpid())"
     }
 
-    static func lease(_ session: Session) -> SimulatedDrillLease {
-        SimulatedDrillLease(directory: session.stateDirectory, holder: holder)
+    /// The cluster's drill lease: on real providers the Lease `kube-system/clusterctl-drill`,
+    /// reached through the admin kubeconfig a running control plane hands out; in the simulator
+    /// the same record beside its world.
+    static func lease(_ session: Session) -> any DrillLeaseStore {
+        guard session.options.simulate else {
+            return KubernetesDrillLease(api: RealBackends.kubernetesAPI(spec: session.spec, store: session.secrets), holder: holder)
+        }
+        return SimulatedDrillLease(directory: session.stateDirectory, holder: holder)
+    }
+
+    /// Reads or changes the lease; a failure to reach it (not a refusal by its rules) is a
+    /// refusal that says nothing was broken, for `doing` (`take`, `read`).
+    static func reaching<Value: Sendable>(
+        _ lease: any DrillLeaseStore, _ doing: String, cluster: String, _ body: @escaping @Sendable (any DrillLeaseStore) async throws -> Value
+    ) throws -> Value {
+        do { return try runBlocking { try await body(lease) } } catch let error as ClusterError where error.code != .refused {
+            guard lease is KubernetesDrillLease else { throw error }
+            throw ClusterError(
+                .refused, "cannot \(doing) the drill lease of cluster \(cluster) (the Lease kube-system/clusterctl-drill): \(error.message); nothing was changed",
+                hint: "the lease lives in the cluster's Kubernetes API, reached through a running control plane: check it with `clusterctl status \(cluster)`",
+                cause: error)
+        }
     }
 
     /// Reports in JSON the same way the history stores them (dates ISO 8601).

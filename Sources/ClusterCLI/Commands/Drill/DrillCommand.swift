@@ -11,7 +11,8 @@ struct DrillCommand: ParsableCommand {
 
             Examples:
               clusterctl drill schedule home --install --user
-              clusterctl drill run home --scenario lose-worker --simulate
+              clusterctl drill run home --scenario lose-worker
+              clusterctl drill run home --simulate
               clusterctl drill history home -o json
             """,
         subcommands: [DrillRun.self, DrillStop.self, DrillHistoryCommand.self, DrillSchedule.self])

@@ -17,15 +17,21 @@ struct DrillRun: ParsableCommand {
             Markdown), the Prometheus textfile is rewritten, and one heartbeat is pushed to the URL
             in the spec's heartbeatURLEnv.
 
-            Only the simulator can be drilled until the providers' power control and the failover
-            playbooks are merged.
+            On real providers the fault is a power cut through the node's provider (Hetzner
+            poweroff, Proxmox status/stop, virsh destroy), the repair is the matching failover
+            playbook (failover.replacement: nodeLostAfter is waited out, manual mode stops and
+            says what to run), and the lease is the Lease kube-system/clusterctl-drill in the
+            cluster's Kubernetes API, so a drill started on another machine refuses this one.
+            Probe rounds run every 10 s; RTO is wall-clock time from the power cut to the
+            replacement healthy (or the ingress IP answering at its new holder).
 
             Exit codes: 0 every drill passed; 1 a drill failed or was aborted (its report says
             why), or the heartbeat could not be sent; 3 refused, nothing was broken.
 
             Examples:
-              clusterctl drill run home --simulate
-              clusterctl drill run home --simulate --scenario lose-worker -o json
+              clusterctl drill run home --scenario lose-worker
+              clusterctl drill run home -o json > drill.json
+              clusterctl drill run home --simulate --scenario move-ingress-ip
             """)
 
     @OptionGroup var cluster: ClusterOptions
@@ -49,14 +55,9 @@ struct DrillRun: ParsableCommand {
                 throw ClusterError(.invalidSpec, "cluster \(spec.name) has no drills: section", hint: "add drills: (schedule, scenarios, guards) to \(cluster.specPath)")
             }
             let scenarios = scenario.map { [$0] } ?? drills.scenarios
-            guard cluster.simulate else {
-                throw ClusterError(
-                    .refused, "drills on real providers are not wired into this command yet (their lease, the Kubernetes Lease kube-system/clusterctl-drill, is); nothing was changed",
-                    hint: "try the drill on the simulator: clusterctl drill run \(cluster.cluster) --simulate")
-            }
             let lease = DrillCLI.lease(session)
             let record = DrillLeaseRecord(holder: lease.holder, command: DrillCLI.commandLine, acquiredAt: Date())
-            try runBlocking { try await lease.acquire(record) }
+            try DrillCLI.reaching(lease, "take", cluster: spec.name) { try await $0.acquire(record) }
             // Released at the end, except when an interrupted drill leaves a node powered off:
             // the lease then keeps its fault node, and `drill stop` repairs it once it expires.
             var keepLease = false
@@ -65,11 +66,15 @@ struct DrillRun: ParsableCommand {
 
             let history = DrillHistory(clusterDirectory: session.stateDirectory)
             let metricsDirectory = metricsDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? history.directory
+            let pollInterval = runOptions.drillPollInterval
+            let playbook = runOptions.playbookOptions()
+            let simulated = cluster.simulate
             let reports: [DrillReport]
             do { reports = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let runner = DrillRunner(
                     spec: spec, backend: backend, injector: PowerDrillInjector(backend: backend, cluster: spec.name),
-                    repair: FailoverDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
+                    repair: FailoverDrillRepair(spec: spec, backend: backend, pollInterval: pollInterval, playbook: playbook), lease: lease,
+                    simulated: simulated, options: DrillRunner.Options(pollInterval: pollInterval))
                 var reports: [DrillReport] = []
                 for scenario in scenarios {
                     Terminal.error("drill \(scenario.rawValue) on \(spec.name): starting")
@@ -92,7 +97,11 @@ struct DrillRun: ParsableCommand {
                 if let left = try? runBlocking({ try await lease.read() }), left.holder == lease.holder, let node = left.faultNode {
                     keepLease = true
                     Terminal.error(
-                        "\(node) is still powered off by this drill; `clusterctl drill stop \(cluster.cluster) --simulate` repairs it once this drill's lease expires (\(Int(left.durationSeconds)) s)")
+                        "\(node) is still powered off by this drill; `clusterctl drill stop \(cluster.cluster)\(cluster.simulate ? " --simulate" : "")` repairs it once this drill's lease expires (\(Int(left.durationSeconds)) s)")
+                    // Something is broken: not a refusal, whose exit code (3) promises nothing was.
+                    if let refusal = error as? ClusterError, refusal.code == .refused {
+                        throw ClusterError(.partialFailure, "the drill stopped with \(node) powered off: \(refusal.message)", hint: refusal.hint, cause: refusal)
+                    }
                 }
                 throw error
             }
