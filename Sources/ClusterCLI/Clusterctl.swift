@@ -8,7 +8,7 @@ struct Clusterctl: ParsableCommand {
         commandName: "clusterctl",
         abstract: "Run the whole lifecycle of Talos Kubernetes clusters on Hetzner, libvirt, Proxmox or the simulator.",
         discussion: """
-            A cluster is described once, as data, in clusters/<name>.yaml. Commands take the
+            A cluster is described once, as data, in clusters/<name>.yaml. Commands take the \
             cluster's name (or a path to its spec) and read the rest from the providers.
 
             Try it without any cloud account:
@@ -18,9 +18,9 @@ struct Clusterctl: ParsableCommand {
 
             Exit codes:
               0  success
-              1  the operation ran and failed (some node or step failed, cluster unhealthy), a
-                 provider could not be read (its pools were left alone), a node name is
-                 duplicated, or an --inject fault never fired
+              1  the operation ran and failed (a node or step failed, the cluster is
+                 unhealthy), a provider could not be read (its pools were left alone),
+                 a node name is duplicated, or an --inject fault never fired
               2  bad input: usage error or invalid spec
               3  refused: confirmation missing, an existing thing would be overwritten, or
                  another run holds the cluster's lock

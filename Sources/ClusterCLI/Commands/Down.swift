@@ -6,8 +6,8 @@ struct Down: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Destroy every machine and shared resource the cluster owns (after confirmation).",
         discussion: """
-            Only what carries the cluster's identity (labels, tags, metadata) is deleted. The secrets
-            bundle is kept, so the same cluster identity can be brought up again. Without a terminal
+            Only what carries the cluster's identity (labels, tags, metadata) is deleted. The secrets \
+            bundle is kept, so the same cluster identity can be brought up again. Without a terminal \
             to confirm on, --yes is required.
 
             Examples:

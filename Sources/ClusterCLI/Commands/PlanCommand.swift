@@ -6,9 +6,9 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Show what `up` would do: + create, - delete, ~ replace.",
         discussion: """
-            The plan compares the spec with what the providers report (machines carry their cluster,
-            pool, role and node name), so there is no state file to drift. Nothing is changed.
-            A provider that cannot be read is named on stderr and the command exits 1: the plan
+            The plan compares the spec with what the providers report (machines carry their cluster, \
+            pool, role and node name), so there is no state file to drift. Nothing is changed. \
+            A provider that cannot be read is named on stderr and the command exits 1: the plan \
             leaves its pools alone and is not the whole truth.
 
             Examples:

@@ -6,13 +6,13 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show nodes, roles, providers, states and versions, and how the cluster drifts from its spec.",
         discussion: """
-            Reads everything from the providers and the cluster itself. Drift lists what `up` would
-            change. Exits 0 whatever the cluster's state, and 1 when a provider could not be read
+            Reads everything from the providers and the cluster itself. Drift lists what `up` would \
+            change. Exits 0 whatever the cluster's state, and 1 when a provider could not be read \
             (the view is then partial); scripts read `-o json`.
 
             Examples:
               clusterctl status home --simulate
-              clusterctl status home -o json | jq '.nodes[] | select(.kubernetes != "Ready")'
+              clusterctl status home -o json | jq '.nodes[].kubernetes'
             """)
 
     @OptionGroup var cluster: ClusterOptions

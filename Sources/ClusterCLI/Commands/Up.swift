@@ -5,15 +5,15 @@ struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bring the cluster to its spec: images, machines, Talos configs, etcd bootstrap, Flux, health.",
         discussion: """
-            Computes the plan and carries it out, with live progress per node. Running it again is
-            safe: it converges from wherever the last run stopped (even a crash) without duplicating
+            Computes the plan and carries it out, with live progress per node. Running it again is \
+            safe: it converges from wherever the last run stopped (even a crash) without duplicating \
             a machine or bootstrapping etcd twice.
 
-            Stages, for --until: images, machines, bootstrap, gitops, health. A node that is not
+            Stages, for --until: images, machines, bootstrap, gitops, health. A node that is not \
             Ready within --node-timeout fails, naming the last state seen; the others go on.
 
-            Against real providers a successful run leaves the cluster's talosconfig and admin
-            kubeconfig (0600) in its clusterctl directory; --merge also merges them into
+            Against real providers a successful run leaves the cluster's talosconfig and admin \
+            kubeconfig (0600) in its clusterctl directory; --merge also merges them into \
             ~/.talos/config and ~/.kube/config ($TALOSCONFIG, $KUBECONFIG), keeping other contexts.
 
             Examples:
@@ -21,7 +21,7 @@ struct Up: ParsableCommand {
               clusterctl up home --until machines
               clusterctl up lab --merge --node-timeout 15m
               clusterctl up home --simulate --inject ratelimit:create:hcloud*3 -o json
-              clusterctl up home --force    # Flux reconciles another gitops url/branch/path: re-point it
+              clusterctl up home --force   # re-point a Flux that syncs another repo/path
             """)
 
     @OptionGroup var cluster: ClusterOptions

@@ -5,8 +5,8 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a cluster spec: strict decoding, references, CIDRs, versions, quorum layout.",
         discussion: """
-            Every problem is reported with file, line, column and field path, and what would be right.
-            Warnings (an even number of control planes, a site holding a control-plane majority) do
+            Every problem is reported with file, line, column and field path, and what would be right. \
+            Warnings (an even number of control planes, a site holding a control-plane majority) do \
             not fail validation.
 
             Examples:

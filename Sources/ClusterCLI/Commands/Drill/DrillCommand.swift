@@ -5,8 +5,8 @@ struct DrillCommand: ParsableCommand {
         commandName: "drill",
         abstract: "Break the cluster on purpose, let failover repair it, and keep the report.",
         discussion: """
-            A drill follows the spec's `drills:` section: its scenarios, its guards and its cron
-            schedule. Each run leaves a report (JSON and Markdown) in the cluster's drill history,
+            A drill follows the spec's `drills:` section: its scenarios, its guards and its cron \
+            schedule. Each run leaves a report (JSON and Markdown) in the cluster's drill history, \
             pushes the heartbeat named by `heartbeatURLEnv`, and writes Prometheus textfile metrics.
 
             Examples:

@@ -7,7 +7,7 @@ struct DrillHistoryCommand: ParsableCommand {
         commandName: "history",
         abstract: "List past drills and the trend of recovery time (RTO) per scenario.",
         discussion: """
-            Reads the cluster's drill history (the newest \(DrillHistory.defaultLimit) runs are kept).
+            Reads the cluster's drill history (the newest \(DrillHistory.defaultLimit) runs are kept). \
             The trend compares each scenario's last RTO with the median of its earlier passed runs.
 
             Examples:

@@ -8,24 +8,24 @@ struct DrillRun: ParsableCommand {
         commandName: "run",
         abstract: "Run the spec's drills (or one scenario): break, let failover repair, measure, report.",
         discussion: """
-            Checks steady state and the spec's guards first and refuses (exit 3) when the cluster
-            is degraded, too few control planes are Ready, or another drill holds the cluster's
-            drill lease. Then, per scenario: powers a node off, lets the repair run, probes before,
-            during and after (API, etcd quorum, nodes Ready, ingress IP), and stops early and
-            repairs when maxDuration passes, etcd quorum is at risk, a second node is lost, or
-            `clusterctl drill stop` asks. Each report goes into the drill history (JSON and
-            Markdown), the Prometheus textfile is rewritten, and one heartbeat is pushed to the URL
+            Checks steady state and the spec's guards first and refuses (exit 3) when the cluster \
+            is degraded, too few control planes are Ready, or another drill holds the cluster's \
+            drill lease. Then, per scenario: powers a node off, lets the repair run, probes before, \
+            during and after (API, etcd quorum, nodes Ready, ingress IP), and stops early and \
+            repairs when maxDuration passes, etcd quorum is at risk, a second node is lost, or \
+            `clusterctl drill stop` asks. Each report goes into the drill history (JSON and \
+            Markdown), the Prometheus textfile is rewritten, and one heartbeat is pushed to the URL \
             in the spec's heartbeatURLEnv.
 
-            On real providers the fault is a power cut through the node's provider (Hetzner
-            poweroff, Proxmox status/stop, virsh destroy), the repair is the matching failover
-            playbook (failover.replacement: nodeLostAfter is waited out, manual mode stops and
-            says what to run), and the lease is the Lease kube-system/clusterctl-drill in the
-            cluster's Kubernetes API, so a drill started on another machine refuses this one.
-            Probe rounds run every 10 s; RTO is wall-clock time from the power cut to the
+            On real providers the fault is a power cut through the node's provider (Hetzner \
+            poweroff, Proxmox status/stop, virsh destroy), the repair is the matching failover \
+            playbook (failover.replacement: nodeLostAfter is waited out, manual mode stops and \
+            says what to run), and the lease is the Lease kube-system/clusterctl-drill in the \
+            cluster's Kubernetes API, so a drill started on another machine refuses this one. \
+            Probe rounds run every 10 s; RTO is wall-clock time from the power cut to the \
             replacement healthy (or the ingress IP answering at its new holder).
 
-            Exit codes: 0 every drill passed; 1 a drill failed or was aborted (its report says
+            Exit codes: 0 every drill passed; 1 a drill failed or was aborted (its report says \
             why), or the heartbeat could not be sent; 3 refused, nothing was broken.
 
             Examples:

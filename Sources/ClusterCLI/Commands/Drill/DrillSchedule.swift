@@ -7,16 +7,16 @@ struct DrillSchedule: ParsableCommand {
         commandName: "schedule",
         abstract: "Render (or install) the systemd timer and crontab line that run the spec's drills.",
         discussion: """
-            Prints a systemd service (Type=oneshot, running `clusterctl drill run <cluster>`), its
-            timer (OnCalendar= from the spec's cron schedule, Persistent=true, AccuracySec=1s) and a
-            crontab line for hosts without systemd. A cron line restricting both day of month and
-            day of week runs on either (crontab(5)), a systemd calendar on both (systemd.time(7)),
+            Prints a systemd service (Type=oneshot, running `clusterctl drill run <cluster>`), its \
+            timer (OnCalendar= from the spec's cron schedule, Persistent=true, AccuracySec=1s) and a \
+            crontab line for hosts without systemd. A cron line restricting both day of month and \
+            day of week runs on either (crontab(5)), a systemd calendar on both (systemd.time(7)), \
             so it becomes two OnCalendar= lines. A schedule that never fires is refused.
 
-            --install writes the units to ~/.config/systemd/user (--user, the default) or
-            /etc/systemd/system (--system) and enables the timer with systemctl when systemd runs
-            here; otherwise it says what to run. The heartbeat URL is never written into a unit:
-            put `DRILL_HEARTBEAT_URL=...` (the spec's heartbeatURLEnv) into the drill.env file
+            --install writes the units to ~/.config/systemd/user (--user, the default) or \
+            /etc/systemd/system (--system) and enables the timer with systemctl when systemd runs \
+            here; otherwise it says what to run. The heartbeat URL is never written into a unit: \
+            put `DRILL_HEARTBEAT_URL=...` (the spec's heartbeatURLEnv) into the drill.env file \
             the service names, mode 0600.
 
             Examples:

@@ -8,16 +8,16 @@ struct DrillStop: ParsableCommand {
         commandName: "stop",
         abstract: "The kill switch: abort the running drill and leave the cluster repaired.",
         discussion: """
-            Writes a stop request into the cluster's drill lease; the drill sees it at its next
-            probe round, ends the fault's repair at once (no waiting out nodeLostAfter) and waits
-            for steady state. This command waits for that and prints how it ended. When the drill
+            Writes a stop request into the cluster's drill lease; the drill sees it at its next \
+            probe round, ends the fault's repair at once (no waiting out nodeLostAfter) and waits \
+            for steady state. This command waits for that and prints how it ended. When the drill \
             died without releasing the lease, this command repairs the node it powered off itself.
 
-            On real providers the request travels through the Lease kube-system/clusterctl-drill,
-            so it reaches a drill started on another machine; that drill's report stays in that
+            On real providers the request travels through the Lease kube-system/clusterctl-drill, \
+            so it reaches a drill started on another machine; that drill's report stays in that \
             machine's history, and this command then checks steady state itself.
 
-            Exit codes: 0 the cluster is repaired (or no drill ran); 1 something is left to do
+            Exit codes: 0 the cluster is repaired (or no drill ran); 1 something is left to do \
             (it says what); 3 the drill lease could not be reached, nothing was changed.
 
             Examples:

@@ -7,23 +7,23 @@ struct EtcdRestore: ParsableCommand {
         commandName: "restore",
         abstract: "Restore etcd from a snapshot onto a control plane whose etcd is gone (disaster recovery).",
         discussion: """
-            Follows Talos' "Disaster Recovery" guide: checks the snapshot's SHA-256 first, refuses
-            when any control plane still reaches a working etcd (that is not a disaster: replace
-            lost nodes one at a time instead), requires every running control plane to show etcd
-            Preparing, uploads the snapshot to exactly one (the first by name), bootstraps it with
-            recover_etcd, and waits until every control plane is a voting member again.
+            Follows Talos' "Disaster Recovery" guide: checks the snapshot's SHA-256 first, refuses \
+            when any control plane still reaches a working etcd (that is not a disaster: replace \
+            lost nodes one at a time instead), requires every running control plane to show etcd \
+            Preparing, uploads the snapshot to exactly one (the first by name), bootstraps it with \
+            recover_etcd, and waits until every control plane is a voting member again. \
             --dry-run checks everything and prints the steps without changing anything.
 
-            Control-plane machines the spec wants but the providers lack are created first and
-            configured with the cluster's existing secrets (only after the snapshot and the
+            Control-plane machines the spec wants but the providers lack are created first and \
+            configured with the cluster's existing secrets (only after the snapshot and the \
             "etcd still works" check passed).
 
-            Exit codes: 0 restored (or, with --dry-run, would restore); 1 the restore ran and
-            failed, or the snapshot cannot be read; 2 a damaged snapshot; 3 refused (etcd still
+            Exit codes: 0 restored (or, with --dry-run, would restore); 1 the restore ran and \
+            failed, or the snapshot cannot be read; 2 a damaged snapshot; 3 refused (etcd still \
             works, or a control plane is not ready for recovery).
 
             Examples:
-              clusterctl etcd restore home --from ~/.config/clusterctl/home/etcd-snapshots/etcd-20261130T164005.123Z.snapshot --dry-run
+              clusterctl etcd restore home --dry-run --from ./db.snapshot
               clusterctl etcd restore home --from ./db.snapshot
             """)
 

@@ -7,13 +7,13 @@ struct EtcdSnapshot: ParsableCommand {
         commandName: "snapshot",
         abstract: "Save an etcd snapshot of the cluster to a directory, named by UTC time; keep the newest N.",
         discussion: """
-            Asks the control planes in name order for one whose etcd runs and is healthy, streams
-            its snapshot to DIR (default: etcd-snapshots/ in the cluster's clusterctl directory;
-            created 0700, files 0600), checks etcd's trailing SHA-256, and prints the file, its
-            size, revision and hash. With --keep N, the oldest snapshots beyond N are deleted:
+            Asks the control planes in name order for one whose etcd runs and is healthy, streams \
+            its snapshot to DIR (default: etcd-snapshots/ in the cluster's clusterctl directory; \
+            created 0700, files 0600), checks etcd's trailing SHA-256, and prints the file, its \
+            size, revision and hash. With --keep N, the oldest snapshots beyond N are deleted: \
             only files named etcd-<time>.snapshot, never the one just taken.
 
-            Exit codes: 0 saved; 1 the directory could not be written; 2 bad input; 3 no control
+            Exit codes: 0 saved; 1 the directory could not be written; 2 bad input; 3 no control \
             plane could serve a snapshot (nothing written).
 
             Examples:

@@ -5,24 +5,24 @@ struct Failover: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a failover playbook: replace a lost control plane or worker, or move the ingress IP.",
         discussion: """
-            Playbooks:
-              controlplane-lost NODE  confirm NODE is gone (provider, Talos API, Kubernetes), remove
-                                      its etcd member through a healthy control plane, delete its
-                                      Kubernetes node and machine, create it again under the same
-                                      name and role, wait until it votes in etcd and is Ready.
-                                      Refused while another control plane is unhealthy, a member is
-                                      a learner or has no name yet, or removing it breaks quorum.
-              worker-lost NODE        confirm NODE is gone, cordon and drain it if it still answers,
-                                      replace it, wait until it is Ready.
-              ingress-ip [NODE]       move the ingress floating IP to a healthy node of the
-                                      failover.ingressIP candidate pools (or to NODE) and wait until
-                                      it answers there; reports the assign-to-reachable time.
+            controlplane-lost NODE: confirm NODE is gone (provider, Talos API, Kubernetes), \
+            remove its etcd member through a healthy control plane, delete its Kubernetes node \
+            and machine, create it again under the same name and role, and wait until it votes \
+            in etcd and is Ready. Refused while another control plane is unhealthy, a member is \
+            a learner or has no name yet, or removing it breaks quorum.
 
-            Every step is logged with its timing. A playbook can be stopped at any step and run
-            again: it looks at what exists and continues. It never deletes a machine that answers
+            worker-lost NODE: confirm NODE is gone, cordon and drain it if it still answers, \
+            replace it, and wait until it is Ready.
+
+            ingress-ip [NODE]: move the ingress floating IP to a healthy node of the \
+            failover.ingressIP candidate pools (or to NODE) and wait until it answers there; \
+            reports the assign-to-reachable time.
+
+            Every step is logged with its timing. A playbook can be stopped at any step and run \
+            again: it looks at what exists and continues. It never deletes a machine that answers \
             or removes a healthy etcd member. --dry-run prints the steps without acting.
 
-            Exit status: 0 done (or nothing to do), 1 a step failed (run again to finish),
+            Exit status: 0 done (or nothing to do), 1 a step failed (run again to finish), \
             2 bad input, 3 refused (the reason is printed; nothing unsafe was done).
 
             Examples:

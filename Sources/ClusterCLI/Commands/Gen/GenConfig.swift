@@ -7,11 +7,11 @@ struct GenConfig: ParsableCommand {
         commandName: "config",
         abstract: "Write each node's Talos machine config, a talosconfig and an admin kubeconfig.",
         discussion: """
-            The same generator `up` uses, from the spec and the cluster's secrets bundle (created once,
-            on first use, and only while the cluster has no machine: a missing bundle for a running
-            cluster is refused with how to restore it). Output is deterministic: the same spec and bundle give byte-identical files.
-            Files are written 0600. Node addresses and the floating IP come from the providers when
-            the machines exist (with --simulate, from the simulator); a floating-IP endpoint whose
+            The same generator `up` uses, from the spec and the cluster's secrets bundle (created once, \
+            on first use, and only while the cluster has no machine: a missing bundle for a running \
+            cluster is refused with how to restore it). Output is deterministic: the same spec and bundle give byte-identical files. \
+            Files are written 0600. Node addresses and the floating IP come from the providers when \
+            the machines exist (with --simulate, from the simulator); a floating-IP endpoint whose \
             address is not known yet can be given with --endpoint-ip.
 
             Examples:

@@ -8,10 +8,10 @@ struct ImageBuild: ParsableCommand {
         commandName: "build",
         abstract: "Make the Talos image for a provider, or find the one built before.",
         discussion: """
-            On Hetzner: a temporary server boots into rescue mode, the Image Factory `hcloud` image
-            for the spec's Talos version and schematic (images/<name>.yaml) is written to its disk
-            over SSH, the server is powered off and snapshotted with identifying labels, and the
-            server and its throwaway SSH key are deleted, even when a step fails. A snapshot with
+            On Hetzner: a temporary server boots into rescue mode, the Image Factory `hcloud` image \
+            for the spec's Talos version and schematic (images/<name>.yaml) is written to its disk \
+            over SSH, the server is powered off and snapshotted with identifying labels, and the \
+            server and its throwaway SSH key are deleted, even when a step fails. A snapshot with \
             the same labels is reused. Other providers prepare their image on first `up`.
 
             Examples:

@@ -6,7 +6,7 @@ struct NodeAdd: ParsableCommand {
         commandName: "add",
         abstract: "Add nodes to a pool: raise its count in the spec and bring the new nodes up.",
         discussion: """
-            New nodes take the lowest free indices of the pool (home-big-3). If bringing them up
+            New nodes take the lowest free indices of the pool (home-big-3). If bringing them up \
             fails, the spec keeps the new count; `clusterctl up` finishes the job.
 
             Examples:

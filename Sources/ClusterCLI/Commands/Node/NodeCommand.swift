@@ -5,7 +5,7 @@ struct NodeCommand: ParsableCommand {
         commandName: "node",
         abstract: "Add nodes to a pool or remove one node.",
         discussion: """
-            Both commands change the pool's count in the spec file (comments and layout kept), then
+            Both commands change the pool's count in the spec file (comments and layout kept), then \
             act on the cluster, so the spec stays the truth.
 
             Examples:

@@ -13,15 +13,15 @@ struct NodePower: ParsableCommand {
         commandName: "power",
         abstract: "Switch one node's power through its provider: off (pulls the plug), on, reset, or show its status.",
         discussion: """
-            A tool for failover drills and their repair, kept out of the help listing: `off` cuts the
-            power at once with no shutdown and no drain (Hetzner poweroff, Proxmox stop, virsh
-            destroy), as a real outage would; the node's etcd member and Kubernetes node stay.
-            `on` boots it again from its disk with the config it had. `reset` cuts and restores the
-            power; a node that is off is refused. Each waits for the provider to report the new
+            A tool for failover drills and their repair, kept out of the help listing: `off` cuts the \
+            power at once with no shutdown and no drain (Hetzner poweroff, Proxmox stop, virsh \
+            destroy), as a real outage would; the node's etcd member and Kubernetes node stay. \
+            `on` boots it again from its disk with the config it had. `reset` cuts and restores the \
+            power; a node that is off is refused. Each waits for the provider to report the new \
             state, and switching a node to the state it is in does nothing.
 
-            Exit codes: 0 done; 1 failed; 3 refused (a reset of a node that is off, a name two
-            machines carry, a provider that cannot switch power). The message says why and what
+            Exit codes: 0 done; 1 failed; 3 refused (a reset of a node that is off, a name two \
+            machines carry, a provider that cannot switch power). The message says why and what \
             to do.
 
             Examples:

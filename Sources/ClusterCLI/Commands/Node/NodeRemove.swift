@@ -8,9 +8,9 @@ struct NodeRemove: ParsableCommand {
         discussion: """
             The other nodes keep their names. Removing the last control-plane node is refused.
 
-            When two machines carry the same node name (a clone, an adopted copy), `plan` and `up`
-            leave both alone and name them; --machine deletes the one copy you choose by its
-            provider id, and only that machine: the other copy keeps its etcd membership, its
+            When two machines carry the same node name (a clone, an adopted copy), `plan` and `up` \
+            leave both alone and name them; --machine deletes the one copy you choose by its \
+            provider id, and only that machine: the other copy keeps its etcd membership, its \
             Kubernetes node and its place in the pool's count.
 
             Examples:

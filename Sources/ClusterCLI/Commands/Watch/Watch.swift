@@ -6,23 +6,23 @@ struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Watch the cluster and run the failover playbooks when a node is lost.",
         discussion: """
-            Probes every node's Talos API every 5 s and lists the machines every 10 s (one call
-            per provider, whatever the number of nodes). A node silent on two probes in a row is
-            lost: detected within 5-15 s, long before Kubernetes marks it NotReady (40-55 s).
-            When it held the ingress floating IP, the IP moves to a healthy candidate at once.
-            After failover.replacement.nodeLostAfter the node is replaced (replacement.mode:
-            automatic) or the command to do it is printed (manual). Each playbook takes the
+            Probes every node's Talos API every 5 s and lists the machines every 10 s (one call \
+            per provider, whatever the number of nodes). A node silent on two probes in a row is \
+            lost: detected within 5-15 s, long before Kubernetes marks it NotReady (40-55 s). \
+            When it held the ingress floating IP, the IP moves to a healthy candidate at once. \
+            After failover.replacement.nodeLostAfter the node is replaced (replacement.mode: \
+            automatic) or the command to do it is printed (manual). Each playbook takes the \
             cluster's lock first: nothing runs while a drill or another command holds it.
 
-            Metrics for Prometheus are served on http://127.0.0.1:9464/metrics (nodes seen and
+            Metrics for Prometheus are served on http://127.0.0.1:9464/metrics (nodes seen and \
             lost, last detection, last playbook outcome).
 
             Under --simulate, --for says how much simulated time to watch.
 
-            --install writes a systemd unit (clusterctl-watch-CLUSTER.service, restarted on
-            failure) instead of watching; provider tokens go in /etc/clusterctl/CLUSTER.env
-            (mode 0600), never in the unit. Running the watcher inside the cluster instead
-            (one replica holding a Lease) cannot cover losing the whole control plane: the
+            --install writes a systemd unit (clusterctl-watch-CLUSTER.service, restarted on \
+            failure) instead of watching; provider tokens go in /etc/clusterctl/CLUSTER.env \
+            (mode 0600), never in the unit. Running the watcher inside the cluster instead \
+            (one replica holding a Lease) cannot cover losing the whole control plane: the \
             watcher would go down with it.
 
             Examples:
