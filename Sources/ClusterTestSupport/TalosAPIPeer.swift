@@ -74,7 +74,9 @@ public final class TalosAPIPeer: Sendable {
     }
 
     /// Starts a node's apid. `config` boots it configured (as from user data); nil boots it
-    /// into maintenance mode. Returns the loopback port it answers on.
+    /// into maintenance mode. Returns the loopback port it answers on. The certificate of a node
+    /// booted configured carries its config's `machine.certSANs` as apid's does (a node configured
+    /// later through maintenance mode keeps the one it started with).
     ///
     /// - Parameter listenOnAddress: bind `address` itself (a 127/8 address, which Linux lets any
     ///   process bind) on `port` instead of a free port on 127.0.0.1, so a client dials the node's
@@ -92,7 +94,9 @@ public final class TalosAPIPeer: Sendable {
         let configured = node
         world.withLock { $0.nodes[address] = configured }
 
-        let secureCert = try TalosPeerCertificates.server(commonName: hostname, addresses: [address], dnsNames: [hostname], signedBy: secrets.osCA)
+        let sans = config.map { TalosPeerCertificates.configuredSANs($0.text) } ?? []
+        let secureCert = try TalosPeerCertificates.server(
+            commonName: hostname, addresses: [address] + sans, dnsNames: [hostname] + sans.filter { $0.first?.isLetter == true }, signedBy: secrets.osCA)
         let maintenanceCert = try TalosPeerCertificates.server(
             commonName: "maintenance-service.talos.dev", addresses: [address], signedBy: maintenanceCA)
         let secure = try NIOSSLContext(configuration: try Self.serverTLS(secureCert, clientCA: secrets.osCA.certificatePEM))
