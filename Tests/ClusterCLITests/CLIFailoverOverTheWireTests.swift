@@ -183,4 +183,40 @@ import Testing
         await route.stop()
         await world.stop()
     }
+
+    @Test func theWatcherMovesTheIPOffAPoweredOffHolderAtOnceThenReplacesItOnce() async throws {
+        let world = try World(controlPlanes: 3, workers: 0)
+        let spec = LoopbackCloud.spec(cluster: "wire", controlPlanes: 3, workers: 0) + "  replacement:\n    mode: automatic\n    nodeLostAfter: 2s\n"
+        try world.cli.write("clusters/wire.yaml", spec)
+        let up = try await world.up()
+        try #require(up.status == 0, "\(up.stderr)\n\(world.cloud.failures)")
+        let route = try await LoopbackFloatingIPRoute(cloud: world.cloud, floatingIP: "api")
+        let (holder, others) = try controlPlanes(world)
+        let lost = try server(world, holder)
+
+        async let watching = world.run(["watch", "wire", "--for", "20s", "--metrics-port", "0", "--poll-interval", "200ms", "--node-timeout", "60s"])
+        // Let the watcher see every node alive first.
+        try await Task.sleep(for: .seconds(2))
+        try await powerOff(world, holder)
+        let watch = try await watching
+
+        #expect(watch.status == 0, "\(watch.stderr)\n\(watch.stdout)")
+        let detections = watch.stdout.split(separator: "\n").filter { $0.contains(" lost, detected at ") }
+        #expect(detections.count == 1 && detections.first?.hasPrefix("wire: \(holder) lost") == true, "lost once, not again while replaced: \(watch.stdout)")
+        #expect(watch.stdout.contains("wire: ingress-ip completed"), "\(watch.stdout)")
+        #expect(watch.stdout.contains("wire: controlplane-lost \(holder) completed"), "\(watch.stdout)")
+        let ingressLine = try #require(watch.stdout.split(separator: "\n").firstIndex { $0.contains("wire: ingress-ip completed") })
+        let replacementLine = try #require(watch.stdout.split(separator: "\n").firstIndex { $0.contains("wire: controlplane-lost") })
+        #expect(ingressLine < replacementLine, "the IP moves before the replacement starts")
+
+        let newHolder = try #require(world.cloud.hetzner.floatingIPServer("api"))
+        #expect(try server(world, others[0]).id == newHolder, "the IP moved to \(others[0])")
+        let replacement = try server(world, holder)
+        #expect(replacement.id != lost.id && replacement.status == "running")
+        #expect(try await world.etcdMembers() == ["wire-cp-1", "wire-cp-2", "wire-cp-3"])
+        #expect(world.cloud.kubernetes.model.node(holder)?.ready == true)
+        #expect(world.serverCreates() == 4, "replaced once")
+        await route.stop()
+        await world.stop()
+    }
 }

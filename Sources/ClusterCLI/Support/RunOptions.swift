@@ -54,6 +54,17 @@ struct RunOptions: ParsableArguments {
         return options
     }
 
+    /// Watcher options: with `--poll-interval`, the Talos probes run at that interval and the
+    /// machine list at twice it (the default ratio, 5 s and 10 s); playbooks as ``playbookOptions()``.
+    func watcherOptions() -> FailoverWatcher.Options {
+        var options = FailoverWatcher.Options(playbook: playbookOptions())
+        if let pollInterval {
+            options.probeInterval = pollInterval.duration
+            options.listInterval = pollInterval.duration * 2
+        }
+        return options
+    }
+
     func parsedFaults(simulate: Bool) throws -> [SimulatedFault] {
         if !faults.isEmpty && !simulate {
             throw ClusterError(.invalidSpec, "--inject works only with --simulate", hint: "add --simulate")
