@@ -43,35 +43,11 @@ struct FailoverEtcdGuardTests {
             return World(spec: spec, peer: peer, etcd: etcd, realEtcd: realEtcd, machines: machines, kubernetes: kubernetes, backend: backend, home: home)
         }
 
+        /// LoopbackCloud's spec with a DNS endpoint and no failover section: this provider has no floating IPs.
         static func specText(controlPlanes: Int) -> String {
-            """
-            name: wire
-            talos:
-              version: v1.13.9
-              image: default
-              installDisk: /dev/sda
-            kubernetes:
-              version: v1.36.0
-            endpoint:
-              dns: k8s.wire.example.net
-              port: 6443
-            network:
-              podCIDRs: [10.244.0.0/16]
-              serviceCIDRs: [10.96.0.0/12]
-            providers:
-              - name: hcloud
-                type: hetzner
-                tokenEnv: HCLOUD_TOKEN
-                locations: [fsn1]
-            pools:
-              - name: cp
-                role: controlplane
-                provider: hcloud
-                count: \(controlPlanes)
-                size:
-                  serverType: cx22
-
-            """
+            let text = LoopbackCloud.spec(cluster: "wire", controlPlanes: controlPlanes, workers: 0)
+                .replacingOccurrences(of: "floatingIP: api", with: "dns: k8s.wire.example.net")
+            return String(text[..<(text.range(of: "failover:")?.lowerBound ?? text.endIndex)])
         }
 
         func playbook(_ node: String) -> FailoverPlaybook {
@@ -97,19 +73,6 @@ struct FailoverEtcdGuardTests {
             await peer.shutdown()
             etcd.shutdown()
             try? FileManager.default.removeItem(at: home)
-        }
-    }
-
-    /// etcd refuses reconfiguration until every voter has been connected for its health
-    /// interval (5 s, `server/etcdserver/server.go` `HealthInterval`): retry that one refusal.
-    private func afterHealthInterval<T>(_ body: () async throws -> T) async throws -> T {
-        let deadline = ContinuousClock.now + .seconds(15)
-        while true {
-            do {
-                return try await body()
-            } catch where "\(error)".contains("unhealthy cluster") && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(250))
-            }
         }
     }
 
@@ -141,7 +104,7 @@ struct FailoverEtcdGuardTests {
     @Test func aJoinInProgressIsRefusedWhileEtcdListsALearner() async throws {
         let world = try await World.start(controlPlanes: 3)
         // A control plane's join as Talos starts it: a learner added, not started yet (no name).
-        let learner = try await afterHealthInterval { try await world.etcd.addMember("wire-cp-4", learner: true, via: "wire-cp-1") }
+        let learner = try await EtcdTestCluster.afterHealthInterval { try await world.etcd.addMember("wire-cp-4", learner: true, via: "wire-cp-1") }
         try await world.lose("wire-cp-2")
         try await world.etcd.waitForLeader()
         let report = try await world.playbook("wire-cp-2").run()
