@@ -9,7 +9,6 @@ public import Provisioners
 import Synchronization
 import SwiftASN1
 import X509
-import Yams
 
 /// A Talos API peer on loopback: one listener per simulated node on 127.0.0.1 (a port each),
 /// speaking gRPC over TLS the way apid does (../shared/reference/talos/API-FACTS.md):
@@ -75,7 +74,9 @@ public final class TalosAPIPeer: Sendable {
     }
 
     /// Starts a node's apid. `config` boots it configured (as from user data); nil boots it
-    /// into maintenance mode. Returns the loopback port it answers on.
+    /// into maintenance mode. Returns the loopback port it answers on. The certificate of a node
+    /// booted configured carries its config's `machine.certSANs` as apid's does (a node configured
+    /// later through maintenance mode keeps the one it started with).
     ///
     /// - Parameter listenOnAddress: bind `address` itself (a 127/8 address, which Linux lets any
     ///   process bind) on `port` instead of a free port on 127.0.0.1, so a client dials the node's
@@ -93,12 +94,9 @@ public final class TalosAPIPeer: Sendable {
         let configured = node
         world.withLock { $0.nodes[address] = configured }
 
-        // machine.certSANs joins the machine certificate's SANs (Talos config reference,
-        // config.v1.13.schema.json: "Extra certificate subject alternative names for the
-        // machine's certificate"): the floating IP clusterctl puts there is answered for.
-        let extra = config.map { Self.ipCertSANs($0.text) } ?? []
+        let sans = config.map { TalosPeerCertificates.configuredSANs($0.text) } ?? []
         let secureCert = try TalosPeerCertificates.server(
-            commonName: hostname, addresses: [address] + extra.filter { $0 != address }, dnsNames: [hostname], signedBy: secrets.osCA)
+            commonName: hostname, addresses: [address] + sans, dnsNames: [hostname] + sans.filter { $0.first?.isLetter == true }, signedBy: secrets.osCA)
         let maintenanceCert = try TalosPeerCertificates.server(
             commonName: "maintenance-service.talos.dev", addresses: [address], signedBy: maintenanceCA)
         let secure = try NIOSSLContext(configuration: try Self.serverTLS(secureCert, clientCA: secrets.osCA.certificatePEM))
@@ -119,13 +117,6 @@ public final class TalosAPIPeer: Sendable {
         }
         listeners.withLock { $0[address] = Listener(host: factory.host, port: port, server: server, task: task, secure: secure, maintenance: maintenance) }
         return port
-    }
-
-    /// The IPv4 addresses among a config's `machine.certSANs` (any of its documents).
-    static func ipCertSANs(_ text: String) -> [String] {
-        let documents = (try? Yams.load_all(yaml: text).map { $0 }) ?? []
-        let sans = documents.compactMap { (($0 as? [String: Any])?["machine"] as? [String: Any])?["certSANs"] as? [String] }.flatMap { $0 }
-        return sans.filter { san in san.split(separator: ".").count == 4 && san.allSatisfy { $0.isNumber || $0 == "." } }
     }
 
     /// Where the client must dial each node.

@@ -40,6 +40,31 @@ struct RunOptions: ParsableArguments {
         return NodeOperations(spec: spec, backend: backend, retry: options.retry, pollInterval: options.pollInterval, events: events)
     }
 
+    /// Playbook options with the same retries and polling as ``executorOptions(until:)``. The
+    /// lost-node confirmation probes follow `--poll-interval` too (they are Talos polls), and a
+    /// replacement gets `--node-timeout` to come up.
+    func playbookOptions() -> FailoverPlaybook.Options {
+        var options = FailoverPlaybook.Options()
+        if let pollInterval {
+            options.pollInterval = pollInterval.duration
+            options.probeInterval = pollInterval.duration
+        }
+        if let retries { options.retry.maxAttempts = max(1, retries) }
+        if let nodeTimeout { options.recoveryTimeout = nodeTimeout.duration }
+        return options
+    }
+
+    /// Watcher options: with `--poll-interval`, the Talos probes run at that interval and the
+    /// machine list at twice it (the default ratio, 5 s and 10 s); playbooks as ``playbookOptions()``.
+    func watcherOptions() -> FailoverWatcher.Options {
+        var options = FailoverWatcher.Options(playbook: playbookOptions())
+        if let pollInterval {
+            options.probeInterval = pollInterval.duration
+            options.listInterval = pollInterval.duration * 2
+        }
+        return options
+    }
+
     func parsedFaults(simulate: Bool) throws -> [SimulatedFault] {
         if !faults.isEmpty && !simulate {
             throw ClusterError(.invalidSpec, "--inject works only with --simulate", hint: "add --simulate")

@@ -44,6 +44,13 @@ public struct FailoverObservation: Sendable {
         cluster.kubernetesNodes?.first { $0.name == node }
     }
 
+    /// Whether the node's Talos API did not answer: no status at all, or `unreachable` (what
+    /// the real client reports for a connection refused or timed out, where the simulator has
+    /// no status).
+    public func isTalosSilent(_ node: String) -> Bool {
+        (cluster.talos[node]?.stage ?? .unreachable) == .unreachable
+    }
+
     /// Provider running, Talos running, Kubernetes Ready, and for a control plane a healthy etcd.
     public func isHealthy(_ machine: ObservedMachine) -> Bool {
         let node = machine.identity.node

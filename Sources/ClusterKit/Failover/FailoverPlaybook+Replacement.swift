@@ -41,7 +41,7 @@ extension FailoverPlaybook {
 
         if let machine, !isLost(machine, observed: observed) {
             if observed.isHealthy(machine), role == .worker || member.map({ !$0.isLearner }) == true { return [] }
-            if machine.phase == .running, observed.cluster.talos[node] == nil, kubernetesNode?.ready == true {
+            if machine.phase == .running, observed.isTalosSilent(node), kubernetesNode?.ready == true {
                 throw ClusterError(
                     .refused, "\(node) is not confirmed lost: its Talos API does not answer but Kubernetes still reports it Ready",
                     hint: "Kubernetes marks a silent node NotReady 40-55 s after it stops (node-monitor grace period 50 s); run the playbook again in a minute")
@@ -88,7 +88,7 @@ extension FailoverPlaybook {
         case .failed, .stopped, .deleting: return true
         case .provisioning: return false
         case .running:
-            return observed.cluster.talos[machine.identity.node] == nil && observed.kubernetesNode(machine.identity.node)?.ready != true
+            return observed.isTalosSilent(machine.identity.node) && observed.kubernetesNode(machine.identity.node)?.ready != true
         }
     }
 

@@ -14,19 +14,6 @@ struct EtcdBackedPeerTests {
         try await TalosPeerFixture.withRealEtcd(controlPlanes: controlPlanes, timings: timings, body)
     }
 
-    /// etcd refuses reconfiguration until every voter has been connected for its health
-    /// interval (5 s, `server/etcdserver/server.go` `HealthInterval`): retry that one refusal.
-    private func afterHealthInterval<T>(_ body: () async throws -> T) async throws -> T {
-        let deadline = ContinuousClock.now + .seconds(15)
-        while true {
-            do {
-                return try await body()
-            } catch where "\(error)".contains("unhealthy cluster") && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(250))
-            }
-        }
-    }
-
     private func message(_ error: any Error) -> String { (error as? ProvisionerError)?.description ?? "\(error)" }
 
     @Test("member list over the wire shows etcd's IDs, names and learner flags")
@@ -39,7 +26,7 @@ struct EtcdBackedPeerTests {
             #expect(Set(listed.map(\.id)) == Set(truth.map(\.id)))
             #expect(listed.allSatisfy { !$0.isLearner && $0.clientURLs.count == 1 })
             // A learner added but not started: no name, no client URLs, learner flag set.
-            let id = try await afterHealthInterval { try await backend.etcd.addMember("cp-4", learner: true, via: "cp-1") }
+            let id = try await EtcdTestCluster.afterHealthInterval { try await backend.etcd.addMember("cp-4", learner: true, via: "cp-1") }
             let after = try await fixture.client.etcdMembers(via: fixture.controlPlanes[1])
             let learner = try #require(after.first { $0.id == id })
             #expect(learner.isLearner)
@@ -122,7 +109,7 @@ struct EtcdBackedPeerTests {
         try await withCluster { fixture, backend in
             let etcd = backend.etcd
             try await etcd.put("/registry/pods/default/web", "payload", via: "cp-1")
-            let id = try await afterHealthInterval { try await etcd.addMember("cp-4", learner: true, via: "cp-1") }
+            let id = try await EtcdTestCluster.afterHealthInterval { try await etcd.addMember("cp-4", learner: true, via: "cp-1") }
             // Not started, so not in sync: etcd refuses the promotion, and a second learner.
             do {
                 try await etcd.promote(id, via: "cp-1")

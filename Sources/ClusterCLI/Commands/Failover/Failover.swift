@@ -59,9 +59,10 @@ struct Failover: ParsableCommand {
             let kind = playbook
             let node = node
             let format = output.output
+            let options = runOptions.playbookOptions()
             if dryRun {
                 let planned: Result<[PlaybookStep], ClusterError> = try session.run { backend in
-                    let playbook = FailoverPlaybook(kind, node: node, spec: spec, backend: backend)
+                    let playbook = FailoverPlaybook(kind, node: node, spec: spec, backend: backend, options: options)
                     let observed = try await playbook.observe()
                     do throws(ClusterError) { return .success(try playbook.plan(observed: observed)) } catch { return .failure(error) }
                 }
@@ -71,7 +72,7 @@ struct Failover: ParsableCommand {
             }
             let printer = PlaybookPrinter(output: format)
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
-                try await FailoverPlaybook(kind, node: node, spec: spec, backend: backend, events: printer.handle).run()
+                try await FailoverPlaybook(kind, node: node, spec: spec, backend: backend, options: options, events: printer.handle).run()
             }
             try printer.print(report, simulated: cluster.simulate)
             switch report.outcome {

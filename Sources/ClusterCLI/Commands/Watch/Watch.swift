@@ -79,8 +79,9 @@ struct Watch: ParsableCommand {
             let printer = PlaybookPrinter(output: output.output)
             let lock = FileClusterLock(directory: session.stateDirectory)
             let watchFor = duration?.duration
+            let watcherOptions = runOptions.watcherOptions()
             let report = try session.run(faults: faults, speed: runOptions.speed) { backend in
-                try await FailoverWatcher(spec: spec, backend: backend, lock: lock, metrics: metrics, events: printer.handle).run(for: watchFor)
+                try await FailoverWatcher(spec: spec, backend: backend, options: watcherOptions, lock: lock, metrics: metrics, events: printer.handle).run(for: watchFor)
             }
             for detection in report.detections {
                 Terminal.out("\(spec.name): \(detection.node) lost, detected at \(detection.detected.formattedSeconds) (\((detection.detected - detection.firstMiss).formattedSeconds) after the first silent probe)")
