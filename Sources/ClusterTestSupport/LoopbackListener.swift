@@ -8,7 +8,7 @@ import Synchronization
 #endif
 
 /// A listening TCP socket on a loopback address that hands each accepted connection to
-/// `accept` from a thread of its own: what ``HTTPLoopbackServer`` and ``LoopbackTCPRoute`` share.
+/// `accept` from a thread of its own: what ``HTTPLoopbackServer`` and ``LoopbackFloatingIPRoute`` share.
 /// The receiver of a connection closes it.
 final class LoopbackListener: Sendable {
     let port: Int

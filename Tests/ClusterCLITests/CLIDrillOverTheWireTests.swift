@@ -130,8 +130,7 @@ import Testing
     @Test func moveIngressIPMovesTheFloatingIPAndPowersTheOldHolderBackOn() async throws {
         let world = try await Self.drilledWorld()
         // The floating IP answers (Talos API, port 50000) at whichever running server holds it.
-        let route = try world.cloud.routeFloatingIP()
-        defer { route.stop() }
+        let route = try await LoopbackFloatingIPRoute(cloud: world.cloud, floatingIP: "api")
         let holderID = try #require(world.cloud.hetzner.floatingIPServer("api"))
         let holder = try #require(world.cloud.hetzner.servers.first { $0.id == holderID }?.name)
 
@@ -156,6 +155,7 @@ import Testing
         #expect(world.cloud.talos.isUp(try world.address(of: holder)))
         #expect(world.cloud.kubernetes.model.node(holder)?.ready == true)
         #expect(world.cloud.hetzner.requests.contains { $0.path.hasSuffix("/servers/\(holderID)/actions/poweron") })
+        await route.stop()
         await world.stop()
     }
 

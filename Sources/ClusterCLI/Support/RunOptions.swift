@@ -65,6 +65,10 @@ struct RunOptions: ParsableArguments {
         return options
     }
 
+    /// How often a drill probes the cluster and its repair looks for the fault (`--poll-interval`;
+    /// default 10 s, the kubelet's lease renewal, FAILOVER-FACTS.md section 3).
+    var drillPollInterval: Duration { pollInterval?.duration ?? .seconds(10) }
+
     func parsedFaults(simulate: Bool) throws -> [SimulatedFault] {
         if !faults.isEmpty && !simulate {
             throw ClusterError(.invalidSpec, "--inject works only with --simulate", hint: "add --simulate")
