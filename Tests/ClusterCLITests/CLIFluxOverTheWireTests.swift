@@ -8,7 +8,7 @@ import Testing
 /// commit: the ``LoopbackCloud`` world of ``CLIBringUpOverTheWireTests``, a real bare repository
 /// behind git http-backend with a token, and Flux's controllers modelled over the Kubernetes API
 /// peer's objects, fetching with real git. Nothing in the binary knows it talks to loopback.
-@Suite(.serialized) struct CLIFluxOverTheWireTests {
+@Suite(.serialized, .requiresReference(files: FluxReference.files)) struct CLIFluxOverTheWireTests {
     static let token = "glpat-w1re-T0KEN-value"
 
     struct Fleet {
