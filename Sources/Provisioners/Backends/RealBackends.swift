@@ -18,10 +18,7 @@ public enum RealBackends {
         spec: ClusterSpec, store: SecretsStore, configs: any MachineConfigRendering,
         environment: [String: String] = HetznerProvisioner.processEnvironment()
     ) -> ClusterBackend {
-        var provisioners: [String: any Provisioner] = [:]
-        for provider in spec.providers {
-            provisioners[provider.name] = provisioner(for: provider, spec: spec, environment: environment)
-        }
+        let provisioners = provisioners(spec: spec, environment: environment)
         let talos = RealTalosAPI(store: store)
         let kubernetes = kubernetesAPI(cluster: spec.name, provisioners: provisioners, talos: talos)
         return ClusterBackend(
@@ -35,11 +32,16 @@ public enum RealBackends {
     public static func kubernetesAPI(
         spec: ClusterSpec, store: SecretsStore, environment: [String: String] = HetznerProvisioner.processEnvironment()
     ) -> RealKubernetesAPI {
+        kubernetesAPI(cluster: spec.name, provisioners: provisioners(spec: spec, environment: environment), talos: RealTalosAPI(store: store))
+    }
+
+    /// One backend per provider of `spec`, by name.
+    private static func provisioners(spec: ClusterSpec, environment: [String: String]) -> [String: any Provisioner] {
         var provisioners: [String: any Provisioner] = [:]
         for provider in spec.providers {
             provisioners[provider.name] = provisioner(for: provider, spec: spec, environment: environment)
         }
-        return kubernetesAPI(cluster: spec.name, provisioners: provisioners, talos: RealTalosAPI(store: store))
+        return provisioners
     }
 
     private static func kubernetesAPI(cluster: String, provisioners: [String: any Provisioner], talos: RealTalosAPI) -> RealKubernetesAPI {
