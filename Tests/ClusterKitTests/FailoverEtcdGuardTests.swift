@@ -109,7 +109,7 @@ struct FailoverEtcdGuardTests {
         try await world.etcd.waitForLeader()
         let report = try await world.playbook("wire-cp-2").run()
         #expect(report.outcome == .refused, "\(report.reason ?? "")")
-        #expect(report.reason?.contains("etcd member \(String(learner, radix: 16)) has no name yet: a join is in progress") == true, "\(report.reason ?? "")")
+        #expect(report.reason?.contains("etcd member \(String(format: "%016llx", learner)) has no name yet: a join is in progress") == true, "\(report.reason ?? "")")
         #expect(try await world.etcd.members(via: "wire-cp-1").count == 4, "no member was removed")
         #expect(world.machines.deleted.isEmpty, "no machine was deleted")
         await world.stop()
