@@ -234,6 +234,44 @@ public final class EtcdTestCluster: Sendable {
         throw TestSupportError("the running etcd members (\(runningNames.joined(separator: ", "))) did not agree on a running leader within \(timeout)")
     }
 
+    /// Waits until `observer` has marked its peer connection to `name` inactive, as etcd's
+    /// `etcd_network_active_peers` gauge shows it. Until then `observer` still counts `name` as an
+    /// active voter: etcd's remove check (`mayRemoveMember`) then lets through a removal that a
+    /// moment later it refuses as "unhealthy cluster".
+    public func waitUntilDisconnected(_ name: String, seenBy observer: String, timeout: Duration = .seconds(20)) async throws {
+        guard let watcher = member(observer) else { throw EtcdError(message: "no etcd member named \(observer)") }
+        let listed = try await members(via: observer)
+        guard let local = listed.first(where: { $0.name == observer })?.id, let remote = member(name).flatMap({ gone in listed.first { $0.peerURLs.contains(gone.peerURL) } })?.id
+        else { throw EtcdError(message: "\(observer) does not list both itself and \(name)") }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let response = try? await http.send(HTTPRequest(method: .get, url: watcher.clientURL + "/metrics")), response.isSuccess,
+                Self.activePeers(in: response.bodyText, local: local, remote: remote) == 0
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("etcd member \(observer) still counts \(name) as connected after \(timeout)")
+    }
+
+    /// The value of `etcd_network_active_peers{Local=…,Remote=…}` in a Prometheus text page. etcd
+    /// labels IDs in unpadded hex (`types.ID.String()`), so they are compared as numbers.
+    static func activePeers(in metrics: String, local: UInt64, remote: UInt64) -> Int? {
+        for line in metrics.split(separator: "\n") where line.hasPrefix("etcd_network_active_peers{") {
+            guard let close = line.firstIndex(of: "}") else { continue }
+            var labels: [String: UInt64] = [:]
+            for pair in line[line.index(after: line.firstIndex(of: "{")!)..<close].split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else { continue }
+                labels[String(parts[0])] = UInt64(parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")), radix: 16)
+            }
+            guard labels["Local"] == local, labels["Remote"] == remote else { continue }
+            return Double(line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)).map { Int($0) }
+        }
+        return nil
+    }
+
     // MARK: Calls (etcd's gRPC gateway, `api/etcdserverpb/rpc.proto` in JSON)
 
     /// One gateway call to the member `via`; returns the decoded JSON object or throws etcd's error.

@@ -108,23 +108,47 @@ public final class TalosPeerEtcd: Sendable {
         }
     }
 
-    /// `LeaveCluster`: remove the own member (retrying "unhealthy" for a while), stop etcd, wipe `/var/lib/etcd`.
+    /// `LeaveCluster`: remove the own member, stop etcd, wipe `/var/lib/etcd`. As Talos'
+    /// `Client.LeaveCluster` does, the removal is retried on "unhealthy cluster" and "server
+    /// stopped" (a member that removed itself stops about a second later, which may cut its own
+    /// answer short), through the control planes' etcd endpoints in turn, and a member that is
+    /// already gone counts as left.
     func leave(_ address: String) async throws(RPCError) {
         let hostname = try controlPlane(address, "etcd leave cluster")
         guard etcd.isRunning(hostname) else { throw RPCError(code: .failedPrecondition, message: "etcd is not running on this node") }
+        let own: UInt64
+        do {
+            guard let member = try await etcd.members(via: hostname).first(where: { $0.name == hostname }) else {
+                throw RPCError(code: .unknown, message: "failed to leave cluster: local member not found in the member list")
+            }
+            own = member.id
+        } catch {
+            throw Self.rpc(error, prefix: "failed to leave cluster: ")
+        }
         let deadline = ContinuousClock.now + timings.leaveRetry
+        var attempt = 0
         while true {
+            let endpoints = [hostname] + etcd.runningNames.filter { $0 != hostname }
+            let via = endpoints[attempt % endpoints.count]
+            attempt += 1
             do {
-                guard let own = try await etcd.members(via: hostname).first(where: { $0.name == hostname }) else { break }
-                try await etcd.remove(own.id, via: hostname)
+                try await etcd.remove(own, via: via)
                 break
-            } catch let error as EtcdTestCluster.EtcdError where error.message.contains("unhealthy cluster") && ContinuousClock.now < deadline {
+            } catch let error as EtcdTestCluster.EtcdError where error.code == 5 {
+                break  // ErrMemberNotFound: an earlier attempt removed it
+            } catch let error as EtcdTestCluster.EtcdError where Self.isRetriedOnLeave(error) && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(200))
             } catch {
                 throw Self.rpc(error, prefix: "failed to leave cluster: ")
             }
         }
         etcd.wipe(hostname)
+    }
+
+    /// ErrUnhealthy and ErrStopped, and an endpoint that no longer answers (etcd's client moves
+    /// on to the next endpoint).
+    private static func isRetriedOnLeave(_ error: EtcdTestCluster.EtcdError) -> Bool {
+        error.message.contains("unhealthy cluster") || error.message.contains("server stopped") || error.message.hasPrefix("cannot reach etcd member")
     }
 
     func snapshot(from address: String) async throws(RPCError) -> [UInt8] {
