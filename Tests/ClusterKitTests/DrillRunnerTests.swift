@@ -2,6 +2,7 @@ import ClusterKit
 import ClusterTestSupport
 import Foundation
 import Provisioners
+import Synchronization
 import Testing
 
 /// The drill runner against the simulator in-process, on the virtual clock.
@@ -68,7 +69,7 @@ import Testing
 
     func drill(
         _ run: SimulatedRun, _ scenario: DrillSpec.Scenario, injector: (any DrillFaultInjector)? = nil,
-        lease wrap: (SimulatedDrillLease) -> any DrillLease = { $0 }
+        lease wrap: (SimulatedDrillLease) -> any DrillLease = { $0 }, events: @escaping DrillEventSink = { _ in }
     ) throws -> DrillReport {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drill-lease-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -77,7 +78,7 @@ import Testing
         let spec = run.spec, backend = run.backend
         let runner = DrillRunner(
             spec: spec, backend: backend, injector: injector ?? PowerDrillInjector(backend: backend, cluster: spec.name),
-            repair: FailoverDrillRepair(spec: spec, backend: backend), lease: lease, simulated: true)
+            repair: FailoverDrillRepair(spec: spec, backend: backend, events: events), lease: lease, simulated: true, events: events)
         return try SimulationRunLoop(clock: run.world.clock).run {
             try await lease.acquire(DrillLeaseRecord(holder: "test", command: "test", acquiredAt: Date()))
             return try await runner.run(scenario)
@@ -130,6 +131,28 @@ import Testing
             #expect(ingress.ingressTarget != nil && ingress.ingressTarget != state.machine, "the IP moved off the node the drill powered off")
         }
         #expect(try run.plan().changes.isEmpty)
+    }
+
+    @Test func progressIsReportedAsItHappensAndEveryStepOfTheReportIsAnnounced() throws {
+        let run = SimulatedRun(spec: try Self.spec())
+        run.expectConverged(try run.up())
+        let seen = Mutex<[DrillEvent]>([])
+        let report = try drill(run, .loseControlPlane, events: { event in seen.withLock { $0.append(event) } })
+        let events = seen.withLock { $0 }
+        #expect(report.outcome == .passed)
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.elapsed <= $1.elapsed }, "\(events.map(\.elapsed))")
+        // Each step of the report went out live, when it ended, with the node it concerns.
+        for step in report.steps {
+            let match = events.first { $0.step == step.name && $0.kind == (step.passed ? .succeeded : .failed) }
+            #expect(match != nil, "no event for step \(step.name)")
+            #expect(abs((match?.elapsed.inSeconds ?? -1) - (step.started + step.duration)) < 0.01, "\(step.name)")
+        }
+        #expect(events.filter { $0.step != "guards" && $0.step != "verify" }.allSatisfy { $0.node != nil })
+        // The long wait for nodeLostAfter is announced when it starts, not only when it ends.
+        let waiting = try #require(events.first { $0.step == "wait" && $0.kind == .progress })
+        let waited = try #require(report.steps.first { $0.name == "wait" })
+        #expect(abs(waiting.elapsed.inSeconds - waited.started) < 0.01)
+        #expect(waiting.message.contains("nodeLostAfter 5m00s"), "\(waiting.message)")
     }
 
     @Test func aLeaseOutOfReachForAWhileNeitherEndsTheDrillNorLosesItsFault() throws {

@@ -34,10 +34,12 @@ public struct DrillRunner: Sendable {
     public let options: Options
     /// Wall-clock time for the report's dates (the backend's clock is virtual in the simulator).
     public let wallClock: @Sendable () -> Date
+    /// Live progress: every step as it ends, the repair's included.
+    public let events: DrillEventSink
 
     public init(
         spec: ClusterSpec, backend: ClusterBackend, injector: any DrillFaultInjector, repair: any DrillRepair, lease: any DrillLease, simulated: Bool,
-        options: Options = Options(), wallClock: @escaping @Sendable () -> Date = { Date() }
+        options: Options = Options(), wallClock: @escaping @Sendable () -> Date = { Date() }, events: @escaping DrillEventSink = { _ in }
     ) {
         self.spec = spec
         self.backend = backend
@@ -47,6 +49,7 @@ public struct DrillRunner: Sendable {
         self.simulated = simulated
         self.options = options
         self.wallClock = wallClock
+        self.events = events
     }
 
     /// Runs `scenario` to its end and returns its report.
@@ -59,9 +62,10 @@ public struct DrillRunner: Sendable {
         let time = backend.time
         let start = time.now
         let startedAt = wallClock()
-        let log = DrillLog()
+        let log = DrillLog(events: events)
         let at: @Sendable () -> Double = { (time.now - start).inSeconds }
         let probes = DrillProbes(spec: spec, backend: backend)
+        events(DrillEvent(elapsed: .zero, step: "guards", node: nil, kind: .started, message: "checking steady state and the guards"))
 
         // Steady state and guards.
         let before = try await probes.run(.before, at: at())
@@ -84,7 +88,10 @@ public struct DrillRunner: Sendable {
         let line = try await injector.powerOff(target, scenario: scenario)
         let fault = DrillFault(
             scenario: scenario, node: target.identity.node, providerID: target.providerID, role: target.identity.role, drillStart: start, injectedAt: time.now)
-        log.step("inject", started: injectStarted, ended: at(), passed: true, detail: line)
+        log.step("inject", started: injectStarted, ended: at(), passed: true, detail: line, node: target.identity.node)
+        events(DrillEvent(
+            elapsed: time.now - start, step: "watch", node: target.identity.node, kind: .progress,
+            message: "probing every \(options.pollInterval.formattedSeconds) while the repair runs; a stop condition ends the drill early"))
         // Not recorded now (the API out of reach): the watch tries again at every round.
         let recorded = try await Self.reachingLease { try await lease.recordFault(node: fault.node, scenario: scenario.rawValue) } != nil
 
@@ -116,11 +123,13 @@ public struct DrillRunner: Sendable {
             repairRecovered = result.recoveredAt
         case .repairFailed(let message):
             // Nothing more will repair it: one round of probes for the report, no waiting.
+            events(DrillEvent(elapsed: time.now - start, step: "repair", node: fault.node, kind: .failed, message: "the repair failed: \(message)"))
             outcome = .failed
             reason = "the repair failed: \(message); \(fault.node) is still powered off (`clusterctl up \(spec.name)` replaces it)"
         case .aborted(let why):
             outcome = .aborted
             reason = why
+            events(DrillEvent(elapsed: time.now - start, step: "abort", node: fault.node, kind: .failed, message: "\(why): stopping the drill and repairing at once"))
             let repairStarted = at()
             do {
                 let result = try await keepingLease { try await repair.repair(fault, urgent: true) }
@@ -290,6 +299,9 @@ public struct DrillRunner: Sendable {
 /// The probes and steps of a running drill, appended from its concurrent tasks.
 final class DrillLog: Sendable {
     private let state = Mutex<(probes: [DrillReport.Probe], steps: [DrillReport.Step])>(([], []))
+    private let events: DrillEventSink
+
+    init(events: @escaping DrillEventSink) { self.events = events }
 
     var probes: [DrillReport.Probe] { state.withLock { $0.probes } }
     var steps: [DrillReport.Step] { state.withLock { $0.steps } }
@@ -297,7 +309,9 @@ final class DrillLog: Sendable {
     func add(_ probes: [DrillReport.Probe]) { state.withLock { $0.probes += probes } }
     func add(_ steps: [DrillReport.Step]) { state.withLock { $0.steps += steps } }
 
-    func step(_ name: String, started: Double, ended: Double, passed: Bool, detail: String) {
+    /// Records a step of the drill's own and sends it to the drill's events.
+    func step(_ name: String, started: Double, ended: Double, passed: Bool, detail: String, node: String? = nil) {
         add([DrillReport.Step(name: name, started: started, duration: ended - started, passed: passed, detail: detail)])
+        events(DrillEvent(elapsed: .seconds(ended), step: name, node: node, kind: passed ? .succeeded : .failed, message: detail))
     }
 }

@@ -16,11 +16,12 @@ public struct FailoverDrillRepair: DrillRepair {
     /// How often detection and the wait for a powered-on node read the cluster.
     public let pollInterval: Duration
     public let playbook: FailoverPlaybook.Options
-    public let events: PlaybookEventSink
+    /// Live progress: the repair's own steps and the playbook's, timed from the drill's start.
+    public let events: DrillEventSink
 
     public init(
         spec: ClusterSpec, backend: ClusterBackend, pollInterval: Duration = .seconds(10), playbook: FailoverPlaybook.Options = FailoverPlaybook.Options(),
-        events: @escaping PlaybookEventSink = { _ in }
+        events: @escaping DrillEventSink = { _ in }
     ) {
         self.spec = spec
         self.backend = backend
@@ -30,7 +31,7 @@ public struct FailoverDrillRepair: DrillRepair {
     }
 
     public func repair(_ fault: DrillFault, urgent: Bool) async throws -> DrillRepairResult {
-        var log = StepLog(drillStart: fault.drillStart, time: backend.time)
+        var log = StepLog(drillStart: fault.drillStart, time: backend.time, node: fault.node, events: events)
         let detectedAt = try await detect(fault, urgent: urgent, log: &log)
         if !urgent, fault.scenario != .moveIngressIP, let replacement = spec.failover?.replacement {
             try await honour(replacement, kind: Self.kind(fault.role), fault: fault, log: &log)
@@ -41,15 +42,16 @@ public struct FailoverDrillRepair: DrillRepair {
         let others = urgent ? try await lostMachines(except: fault.node) : []
         let start = log.drillStart
         let time = backend.time
+        let sink = events
         let (recoveredAt, steps) = try await withThrowingTaskGroup(of: (Duration?, [DrillReport.Step]).self) { group in
             group.addTask {
-                var log = StepLog(drillStart: start, time: time)
+                var log = StepLog(drillStart: start, time: time, node: fault.node, events: sink)
                 let recovered = try await repairTarget(fault, log: &log)
                 return (recovered, log.steps)
             }
             for machine in others {
                 group.addTask {
-                    var log = StepLog(drillStart: start, time: time)
+                    var log = StepLog(drillStart: start, time: time, node: machine.identity.node, events: sink)
                     if machine.phase == .stopped {
                         try await bringBack(machine.identity.node, log: &log)
                     } else {
@@ -140,6 +142,7 @@ public struct FailoverDrillRepair: DrillRepair {
         let time = backend.time
         if time.now < lostAt {
             let started = log.now
+            log.note("wait", "waiting out failover.replacement.nodeLostAfter \(replacement.nodeLostAfter.formattedSeconds) from the power cut before replacing \(fault.node), as the watcher would")
             try await time.sleep(for: lostAt - time.now)
             log.step("wait", started: started, passed: true, detail: "failover.replacement.nodeLostAfter \(replacement.nodeLostAfter.formattedSeconds): \(fault.node) counts as lost")
         }
@@ -148,7 +151,11 @@ public struct FailoverDrillRepair: DrillRepair {
     /// Runs a playbook, records its steps, and throws when it did not succeed.
     private func runPlaybook(_ kind: PlaybookKind, node: String?, log: inout StepLog) async throws -> (recoveredAt: Duration?, ingressAt: Duration?) {
         let start = backend.time.now
-        let report = try await FailoverPlaybook(kind, node: node, spec: spec, backend: backend, options: playbook, events: events).run()
+        let offset = start - log.drillStart
+        let sink = events
+        let report = try await FailoverPlaybook(kind, node: node, spec: spec, backend: backend, options: playbook, events: { event in
+            sink(DrillEvent(elapsed: offset + event.elapsed, step: event.action?.rawValue ?? kind.rawValue, node: event.node ?? node, kind: event.kind, message: event.message))
+        }).run()
         for record in report.steps {
             log.record(
                 record.step.action.rawValue, started: start + record.started, ended: start + record.ended,
@@ -194,21 +201,32 @@ public struct FailoverDrillRepair: DrillRepair {
     }
 }
 
-/// The steps of one repair, timed in seconds since the drill started.
+/// The steps of one repair, timed in seconds since the drill started, each also sent as it
+/// ends to the drill's events (a playbook's steps are not: its own events went out live).
 private struct StepLog: Sendable {
     let drillStart: Duration
     let time: any TimeSource
+    let node: String
+    let events: DrillEventSink
     var steps: [DrillReport.Step] = []
 
-    init(drillStart: Duration, time: any TimeSource) {
+    init(drillStart: Duration, time: any TimeSource, node: String, events: @escaping DrillEventSink) {
         self.drillStart = drillStart
         self.time = time
+        self.node = node
+        self.events = events
     }
 
     var now: Double { (time.now - drillStart).inSeconds }
 
     mutating func step(_ name: String, started: Double, passed: Bool, detail: String) {
         steps.append(DrillReport.Step(name: name, started: started, duration: now - started, passed: passed, detail: detail))
+        events(DrillEvent(elapsed: time.now - drillStart, step: name, node: node, kind: passed ? .succeeded : .failed, message: detail))
+    }
+
+    /// Says what the repair is doing now, without recording a step.
+    func note(_ name: String, _ message: String) {
+        events(DrillEvent(elapsed: time.now - drillStart, step: name, node: node, kind: .progress, message: message))
     }
 
     mutating func record(_ name: String, started: Duration, ended: Duration, passed: Bool, detail: String) {

@@ -39,6 +39,15 @@ enum DrillCLI {
         }
     }
 
+    /// Prints one drill event as a progress line on stderr, whatever `--output` is: stdout
+    /// carries the report alone, for scripts.
+    @Sendable static func progress(_ event: DrillEvent) {
+        let time = event.elapsed.formattedSeconds
+        let node = (event.node ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)
+        let step = event.step.padding(toLength: 22, withPad: " ", startingAt: 0)
+        Terminal.error("[\(String(repeating: " ", count: max(0, 7 - time.count)))\(time)] \(event.kind.mark) \(node) \(step) \(event.message)")
+    }
+
     /// Reports in JSON the same way the history stores them (dates ISO 8601).
     static func document<Value: Encodable>(_ value: Value, format: OutputFormat) throws -> String {
         if format == .yaml { return try Terminal.document(value, format: .yaml) }

@@ -73,8 +73,8 @@ struct DrillRun: ParsableCommand {
             do { reports = try session.run(faults: faults, speed: runOptions.speed) { backend in
                 let runner = DrillRunner(
                     spec: spec, backend: backend, injector: PowerDrillInjector(backend: backend, cluster: spec.name),
-                    repair: FailoverDrillRepair(spec: spec, backend: backend, pollInterval: pollInterval, playbook: playbook), lease: lease,
-                    simulated: simulated, options: DrillRunner.Options(pollInterval: pollInterval))
+                    repair: FailoverDrillRepair(spec: spec, backend: backend, pollInterval: pollInterval, playbook: playbook, events: DrillCLI.progress), lease: lease,
+                    simulated: simulated, options: DrillRunner.Options(pollInterval: pollInterval), events: DrillCLI.progress)
                 var reports: [DrillReport] = []
                 for scenario in scenarios {
                     Terminal.error("drill \(scenario.rawValue) on \(spec.name): starting")

@@ -84,7 +84,7 @@ struct DrillStop: ParsableCommand {
                 let fault = DrillFault(
                     scenario: scenario, node: node, providerID: machine?.providerID ?? "", role: machine?.identity.role ?? (scenario == .loseWorker ? .worker : .controlPlane),
                     drillStart: backend.time.now, injectedAt: backend.time.now)
-                let result = try await FailoverDrillRepair(spec: spec, backend: backend, pollInterval: pollInterval, playbook: playbook).repair(fault, urgent: true)
+                let result = try await FailoverDrillRepair(spec: spec, backend: backend, pollInterval: pollInterval, playbook: playbook, events: DrillCLI.progress).repair(fault, urgent: true)
                 let steps = result.steps.filter { $0.name != "detect" }.map(\.name)
                 return "\(node), powered off by the drill of \(record.holder), is repaired" + (steps.isEmpty ? "" : " (\(steps.joined(separator: ", ")))")
             }

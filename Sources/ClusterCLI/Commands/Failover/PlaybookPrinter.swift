@@ -15,14 +15,7 @@ final class PlaybookPrinter: Sendable {
         case .table, .yaml:
             let time = event.elapsed.formattedSeconds
             let step = (event.action?.rawValue ?? "playbook").padding(toLength: 22, withPad: " ", startingAt: 0)
-            let mark = switch event.kind {
-            case .succeeded: "✔"
-            case .failed: "✘"
-            case .retrying: "↻"
-            case .skipped: "="
-            case .started, .progress: "…"
-            }
-            Terminal.error("[\(String(repeating: " ", count: max(0, 7 - time.count)))\(time)] \(mark) \(step) \(event.message)")
+            Terminal.error("[\(String(repeating: " ", count: max(0, 7 - time.count)))\(time)] \(event.kind.mark) \(step) \(event.message)")
         }
     }
 
@@ -169,6 +162,19 @@ struct PlaybookPlanDocument: Encodable {
             refused = error.code == .refused
             reason = error.message
             steps = []
+        }
+    }
+}
+
+extension PlaybookEvent.Kind {
+    /// The one-character mark progress lines start with.
+    var mark: String {
+        switch self {
+        case .succeeded: "✔"
+        case .failed: "✘"
+        case .retrying: "↻"
+        case .skipped: "="
+        case .started, .progress: "…"
         }
     }
 }
