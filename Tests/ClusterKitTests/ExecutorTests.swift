@@ -85,6 +85,20 @@ final class SimulatedRun: Sendable {
         #expect(report.elapsed > .seconds(300) && report.elapsed < .seconds(900), "\(report.elapsed)")
     }
 
+    @Test func theHealthWaitSaysWhatItAwaitsEachTimeThatChanges() throws {
+        let run = SimulatedRun(spec: try Fixtures.hybridSpec())
+        let events = EventRecorder()
+        run.expectConverged(try run.up(events: events))
+        let waits = events.events.filter { $0.stage == .health && $0.kind == .progress }.map(\.message)
+        // The joining control planes are promoted one at a time (etcd allows one learner), so the
+        // wait names fewer of them as it goes, and no line repeats the one before it.
+        #expect(waits.first?.contains("not voting:") == true, "\(waits)")
+        #expect(zip(waits, waits.dropFirst()).allSatisfy { $0 != $1 }, "\(waits)")
+        let awaited = waits.map { $0.components(separatedBy: "not voting: ").last?.components(separatedBy: ",").count ?? 0 }
+        #expect(awaited == awaited.sorted(by: >), "\(waits)")
+        #expect(events.events.last { $0.stage == .health }?.kind == .succeeded)
+    }
+
     @Test func rerunIsANoOp() throws {
         let run = SimulatedRun(spec: try Fixtures.hybridSpec())
         run.expectConverged(try run.up())

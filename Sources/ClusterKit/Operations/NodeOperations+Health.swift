@@ -56,9 +56,16 @@ extension NodeOperations {
         emit(.health, nil, .started, "checking cluster health")
         let deadline = time.now + timeout
         var problems: [String] = []
+        var said: [String] = []
         repeat {
             problems = try await healthProblems(expected)
             if problems.isEmpty { break }
+            // A joining control plane waits minutes for its etcd promotion: say what is awaited,
+            // each time it changes.
+            if problems != said {
+                emit(.health, nil, .progress, "waiting: " + problems.joined(separator: "; "))
+                said = problems
+            }
             try await time.sleep(for: pollInterval)
         } while time.now < deadline
         guard problems.isEmpty else { throw ClusterError(.timeout, "the cluster is not healthy: " + problems.joined(separator: "; ")) }
