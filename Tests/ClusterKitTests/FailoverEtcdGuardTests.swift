@@ -115,6 +115,39 @@ struct FailoverEtcdGuardTests {
         await world.stop()
     }
 
+    @Test func theLostNodesOwnLearnerIsRemovedNotWaitedFor() async throws {
+        let world = try await World.start(controlPlanes: 3)
+        // An earlier replacement of wire-cp-3 lost power while it waited for its promotion: the
+        // old voter was removed, the new machine's etcd joined as a learner under the same name
+        // and started (so it has its name), and never will be promoted now.
+        let old = try #require(try await world.etcd.members(via: "wire-cp-1").first { $0.name == "wire-cp-3" })
+        world.etcd.wipe("wire-cp-3")
+        try await world.etcd.waitForLeader()
+        try await world.etcd.remove(old.id, via: "wire-cp-1")
+        let learner = try await EtcdTestCluster.afterHealthInterval { try await world.etcd.addMember("wire-cp-3", learner: true, via: "wire-cp-1") }
+        let initial = try await world.etcd.members(via: "wire-cp-1").map { "\($0.id == learner ? "wire-cp-3" : $0.name)=\($0.peerURLs.first ?? "")" }
+        try world.etcd.launch("wire-cp-3", initialCluster: initial.joined(separator: ","), state: "existing")
+        let started = ContinuousClock.now + .seconds(20)
+        while try await world.etcd.members(via: "wire-cp-1").first(where: { $0.id == learner })?.name != "wire-cp-3", ContinuousClock.now < started {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let listed = try #require(try await world.etcd.members(via: "wire-cp-1").first { $0.id == learner })
+        #expect(listed.isLearner && listed.name == "wire-cp-3", "\(listed)")
+        try await world.lose("wire-cp-3")
+
+        let report = try await world.playbook("wire-cp-3").run()
+        #expect(report.outcome == .completed, "\(report.reason ?? "") \(report.steps.map(\.message))")
+        let removal = try #require(report.steps.first { $0.step.action == .removeEtcdMember })
+        #expect(removal.message.hasPrefix("etcd member of wire-cp-3 removed through wire-cp-"), "\(removal.message)")
+        // etcd itself: three voters, the dead learner gone, so the replacement could take the slot.
+        let after = try await world.etcd.members(via: "wire-cp-1")
+        #expect(after.map(\.name).sorted() == ["wire-cp-1", "wire-cp-2", "wire-cp-3"])
+        #expect(after.allSatisfy { !$0.isLearner })
+        #expect(!after.contains { $0.id == learner })
+        #expect(world.machines.deleted == ["wire-cp-3"])
+        await world.stop()
+    }
+
     @Test func losingQuorumIsRefusedWithEtcdsOwnNoLeader() async throws {
         let world = try await World.start(controlPlanes: 3)
         try await world.lose("wire-cp-2")

@@ -93,7 +93,7 @@ extension FailoverPlaybook {
     }
 
     /// Refuses, saying why, when removing `node`'s etcd member would be unsafe: another control
-    /// plane is unhealthy, a member is a learner or has no name yet (a join in progress: deleting
+    /// plane is unhealthy, another member is a learner or has no name yet (a join in progress: deleting
     /// it then breaks the join, FAILOVER-FACTS.md section 1.2), or the healthy voters left would not
     /// be a quorum (etcd needs (n/2)+1 of n to change membership, section 2).
     func checkControlPlaneGuards(node: String, observed: FailoverObservation) throws(ClusterError) {
@@ -109,7 +109,12 @@ extension FailoverPlaybook {
                 .refused, "no control plane answers etcd's member list: etcd has no quorum, and no member can be removed without one",
                 hint: "if the other control planes cannot come back, recover from an etcd snapshot (`clusterctl etcd restore \(spec.name)`)")
         }
-        if let joining = members.first(where: { $0.isLearner || $0.hostname.isEmpty }) {
+        // The lost node's own learner (it died while waiting for its promotion) is not a join in
+        // progress: it never will be promoted, and while it is listed etcd refuses every other
+        // learner (one at a time), the replacement's too (kubernetes-sigs/cluster-api#13221). The
+        // removal step removes it like a voter; removing a learner needs no quorum check (etcd
+        // `mayRemoveMember`, FAILOVER-FACTS.md section 2).
+        if let joining = members.first(where: { ($0.isLearner || $0.hostname.isEmpty) && $0.hostname != node }) {
             throw ClusterError(
                 .refused, "etcd member \(joining.hexID)\(joining.hostname.isEmpty ? " has no name yet" : " (\(joining.hostname)) is a learner"): a join is in progress",
                 hint: "wait until it is promoted (Talos retries every 2 s for up to 10 min), then run the playbook again")

@@ -8,7 +8,7 @@ struct Failover: ParsableCommand {
             controlplane-lost NODE: confirm NODE is gone (provider, Talos API, Kubernetes), \
             remove its etcd member through a healthy control plane, delete its Kubernetes node \
             and machine, create it again under the same name and role, and wait until it votes \
-            in etcd and is Ready. Refused while another control plane is unhealthy, a member is \
+            in etcd and is Ready. Refused while another control plane is unhealthy, another member is \
             a learner or has no name yet, or removing it breaks quorum.
 
             worker-lost NODE: confirm NODE is gone, cordon and drain it if it still answers, \
