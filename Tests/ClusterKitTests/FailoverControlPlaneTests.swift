@@ -131,6 +131,37 @@ import Testing
         #expect(growing.history("home-cp-2") == [false])
     }
 
+    @Test func aControlPlaneLostWhileALearnerStaysOneUntilItsPlaybookRemovesIt() throws {
+        var spec = try SimulatedRun.failoverSpec()
+        let run = SimulatedRun(spec: spec)
+        run.expectConverged(try run.up())
+        spec.pools[0].count = 3
+        let growing = run.restarted(spec: spec)
+        _ = try growing.up(until: .machines)
+        let grown = spec
+        let backend = growing.backend
+        let members = { try SimulationRunLoop(clock: growing.world.clock).run { try await ObservedCluster.observe(spec: grown, backend: backend).etcdMembers } }
+        var joining: EtcdMember?
+        for _ in 0..<600 where joining == nil {
+            growing.wait(.seconds(1))
+            joining = try members().first { $0.isLearner }
+        }
+        let learner = try #require(joining)
+        #expect(learner.hostname == "home-cp-3")
+        growing.world.lose("home-cp-3")
+        // Long past its promotion time: etcd never promotes a learner that is not in sync, so
+        // it stays listed as a learner, holding the one learner slot.
+        growing.wait(.seconds(30 * 60))
+        #expect(try members().filter(\.isLearner).map(\.id) == [learner.id])
+
+        let report = try growing.failover(.controlPlaneLost, "home-cp-3")
+        #expect(report.outcome == .completed, "\(report.reason ?? "")")
+        #expect(report.steps.map(\.step.action).contains(.removeEtcdMember))
+        let after = try members()
+        #expect(after.allSatisfy { !$0.isLearner } && !after.contains { $0.id == learner.id })
+        #expect(after.map(\.hostname).sorted() == ["home-cp-1", "home-cp-2", "home-cp-3", "home-cp-home-1"], "\(after)")
+    }
+
     @Test func theOnlyControlPlaneIsRefused() throws {
         let run = SimulatedRun(spec: try SimulatedRun.failoverSpec(controlPlanes: 1))
         run.expectConverged(try run.up())

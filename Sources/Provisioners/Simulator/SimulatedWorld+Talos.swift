@@ -185,6 +185,7 @@ extension SimulatedWorld {
             }
         }
         state.clusters[cluster]?.removedMembers.insert(member.machine.providerID)
+        state.clusters[cluster]?.memberRemovedAt[member.machine.providerID] = now
     }
 
     func removeEtcdMember(named name: String, via machine: ObservedMachine) async throws {

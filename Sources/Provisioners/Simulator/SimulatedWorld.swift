@@ -219,31 +219,31 @@ public final class SimulatedWorld: Sendable {
 
     func etcdMembership(_ state: SimulatorState, cluster: String, now: Double) -> [(machine: SimulatedMachine, isLearner: Bool)] {
         etcdJoins(state, cluster: cluster).compactMap { join in
-            // A machine that died before it was added never became a member.
-            guard join.addedAt <= min(now, join.machine.diedAt ?? now) else { return nil }
+            // A machine that died before it was added never became a member; a removed one is gone.
+            guard join.addedAt <= min(now, join.machine.diedAt ?? now), now < join.removedAt else { return nil }
             return (join.machine, join.promotedAt > now)
         }
     }
 
-    /// When each control plane of the cluster was (or will be) added to etcd as a learner and
-    /// promoted to a voter. The bootstrap node is a voter from the start. The others queue for
-    /// etcd's single learner slot in the order they came up: each is added once it runs and the
-    /// learner before it was promoted (or died), and waits ``SimulationTimings/etcdPromotionPerVoter``
-    /// times the voters it makes. Removing a member only moves later joins earlier, so a voter
-    /// never turns back into a learner. A learner that dies frees the slot here; real etcd keeps
-    /// an unstarted learner until it is removed (kubernetes-sigs/cluster-api#13221), which the
-    /// playbooks do first.
-    func etcdJoins(_ state: SimulatorState, cluster: String) -> [(machine: SimulatedMachine, addedAt: Double, promotedAt: Double)] {
+    /// When each control plane of the cluster was (or will be) added to etcd as a learner,
+    /// promoted to a voter, and removed. The bootstrap node is a voter from the start. The others
+    /// queue for etcd's single learner slot in the order they came up: each is added once it runs
+    /// and the learner before it has left the slot, and waits ``SimulationTimings/etcdPromotionPerVoter``
+    /// times the voters it makes. A learner leaves the slot when it is promoted or removed; one
+    /// that dies first is never promoted and keeps the slot until it is removed, so every later
+    /// join waits for that (etcd counts unstarted and dead learners alike; kubernetes-sigs/cluster-api#13221).
+    /// Members removed in a world saved before removal times were kept count as never added.
+    func etcdJoins(_ state: SimulatorState, cluster: String) -> [(machine: SimulatedMachine, addedAt: Double, promotedAt: Double, removedAt: Double)] {
         guard let record = state.clusters[cluster], let bootstrappedAt = record.bootstrappedAt, let clusterID = record.clusterID else { return [] }
+        let removedAt = { (machine: SimulatedMachine) in record.memberRemovedAt[machine.providerID] ?? Double.infinity }
         let members = Self.machines(state, cluster: cluster).filter { machine in
-            !record.removedMembers.contains(machine.providerID) && !record.strayEtcd.contains(machine.providerID)
+            let removedLongAgo = record.removedMembers.contains(machine.providerID) && record.memberRemovedAt[machine.providerID] == nil
+            return !removedLongAgo && !record.strayEtcd.contains(machine.providerID)
                 && machine.config?.role == .controlPlane && machine.config?.clusterID == clusterID && machine.talosRunningAt != nil
         }
-        var joins: [(machine: SimulatedMachine, addedAt: Double, promotedAt: Double)] = []
-        var voters = 0
+        var joins: [(machine: SimulatedMachine, addedAt: Double, promotedAt: Double, removedAt: Double)] = []
         if let bootstrap = members.first(where: { $0.providerID == record.bootstrapMachine }) {
-            joins.append((bootstrap, bootstrappedAt, bootstrappedAt))
-            voters = 1
+            joins.append((bootstrap, bootstrappedAt, bootstrappedAt, removedAt(bootstrap)))
         }
         let joining = members.filter { $0.providerID != record.bootstrapMachine }.map { machine in
             (machine: machine, ready: max(machine.talosRunningAt ?? 0, bootstrappedAt)
@@ -251,12 +251,18 @@ public final class SimulatedWorld: Sendable {
         }.sorted { ($0.ready, $0.machine.identity.node) < ($1.ready, $1.machine.identity.node) }
         var slotFreeAt = -Double.infinity
         for (machine, ready) in joining {
-            voters += 1
             let addedAt = max(ready, slotFreeAt)
+            // Dead before etcd added it: it never was a member and never held the slot.
+            if let diedAt = machine.diedAt, diedAt < addedAt { continue }
+            let removed = removedAt(machine)
+            // The voters it makes: itself and the members not removed before it was added.
+            let voters = 1 + joins.filter { $0.removedAt > addedAt }.count
             let promotion = duration(timings.etcdPromotionPerVoter, seed: state.seed, node: machine.identity.node, process: "etcd-join") * Double(voters)
-            let promotedAt = addedAt + promotion
-            slotFreeAt = min(promotedAt, machine.diedAt ?? promotedAt)
-            joins.append((machine, addedAt, promotedAt))
+            var promotedAt = addedAt + promotion
+            if let diedAt = machine.diedAt, diedAt < promotedAt { promotedAt = .infinity }
+            promotedAt = promotedAt < removed ? promotedAt : .infinity
+            slotFreeAt = min(promotedAt, removed)
+            joins.append((machine, addedAt, promotedAt, removed))
         }
         return joins
     }

@@ -29,6 +29,7 @@ extension SimulatorState {
         for (name, cluster) in clusters.sorted(by: { $0.key < $1.key }) {
             check(cluster.bootstrappedAt, "clusters.\(name).bootstrappedAt")
             check(cluster.gitops?.installedAt, "clusters.\(name).gitops.installedAt")
+            for (machine, at) in cluster.memberRemovedAt.sorted(by: { $0.key < $1.key }) { check(at, "clusters.\(name).memberRemovedAt.\(machine)") }
         }
         return problems
     }

@@ -41,6 +41,9 @@ public struct SimulatorState: Sendable, Codable, Hashable {
         var bootstrapCalls = 0
         /// Etcd members removed through the API, by provider id (they never rejoin).
         var removedMembers: Set<String> = []
+        /// When each of them was removed (virtual time), for worlds saved since it was kept: a
+        /// learner's slot is free again only from then.
+        var memberRemovedAt: [String: Double] = [:]
         /// Control planes that were bootstrapped a second time before joining: each runs an etcd
         /// cluster of its own (a split brain Talos does not prevent, API-FACTS.md section 4).
         var strayEtcd: Set<String> = []
@@ -113,6 +116,7 @@ extension SimulatorState.ClusterState {
         clusterID = try container.decodeIfPresent(String.self, forKey: .clusterID)
         bootstrapCalls = try container.decodeIfPresent(Int.self, forKey: .bootstrapCalls) ?? 0
         removedMembers = try container.decodeIfPresent(Set<String>.self, forKey: .removedMembers) ?? []
+        memberRemovedAt = try container.decodeIfPresent([String: Double].self, forKey: .memberRemovedAt) ?? [:]
         strayEtcd = try container.decodeIfPresent(Set<String>.self, forKey: .strayEtcd) ?? []
         recoverySnapshots = try container.decodeIfPresent([String: Bool].self, forKey: .recoverySnapshots) ?? [:]
         recoveryData = try container.decodeIfPresent([String: SimulatedEtcdData].self, forKey: .recoveryData) ?? [:]
