@@ -28,6 +28,9 @@ final class CountingTalosAPI: TalosAPI {
     func removeEtcdMember(named name: String, via machine: ObservedMachine) async throws {
         try await counted { try await inner.removeEtcdMember(named: name, via: machine) }
     }
+    func removeEtcdMember(id: UInt64, via machine: ObservedMachine) async throws {
+        try await counted { try await inner.removeEtcdMember(id: id, via: machine) }
+    }
     func leaveEtcd(_ machine: ObservedMachine) async throws { try await counted { try await inner.leaveEtcd(machine) } }
     func etcdSnapshot(via machine: ObservedMachine, to path: String) async throws -> EtcdSnapshotInfo {
         try await counted { try await inner.etcdSnapshot(via: machine, to: path) }

@@ -148,6 +148,31 @@ struct FailoverEtcdGuardTests {
         await world.stop()
     }
 
+    @Test func theLostNodesUnstartedLearnerIsFoundByItsPeerAddressAndRemoved() async throws {
+        let world = try await World.start(controlPlanes: 3)
+        // An earlier replacement of wire-cp-3 lost power between Talos adding its learner and its
+        // etcd starting: the learner has no name, only the machine's peer URL.
+        let old = try #require(try await world.etcd.members(via: "wire-cp-1").first { $0.name == "wire-cp-3" })
+        world.etcd.wipe("wire-cp-3")
+        try await world.etcd.waitForLeader()
+        try await world.etcd.remove(old.id, via: "wire-cp-1")
+        let address = try #require(world.machines.address(of: "wire-cp-3"))
+        let added = try await EtcdTestCluster.afterHealthInterval {
+            try await world.etcd.call("wire-cp-1", "/v3/cluster/member/add", ["peerURLs": ["https://\(address):2380"], "isLearner": true])
+        }
+        let learner = try #require((added["member"] as? [String: Any])?["ID"] as? String)
+        try await world.lose("wire-cp-3")
+
+        let report = try await world.playbook("wire-cp-3").run()
+        #expect(report.outcome == .completed, "\(report.reason ?? "") \(report.steps.map(\.message))")
+        #expect(report.steps.contains { $0.step.action == .removeEtcdMember && $0.outcome == .done })
+        let after = try await world.etcd.members(via: "wire-cp-1")
+        #expect(after.map(\.name).sorted() == ["wire-cp-1", "wire-cp-2", "wire-cp-3"])
+        #expect(after.allSatisfy { !$0.isLearner })
+        #expect(!after.contains { String($0.id) == learner })
+        await world.stop()
+    }
+
     @Test func losingQuorumIsRefusedWithEtcdsOwnNoLeader() async throws {
         let world = try await World.start(controlPlanes: 3)
         try await world.lose("wire-cp-2")

@@ -48,6 +48,9 @@ public protocol TalosAPI: Sendable {
     /// `EtcdRemoveMemberByID`, asked of a control-plane node that stays; the ID is looked up by
     /// hostname first. For a member whose node is gone.
     func removeEtcdMember(named name: String, via machine: ObservedMachine) async throws
+    /// `EtcdRemoveMemberByID` for a member already looked up: also one with no name yet (a
+    /// learner added whose etcd never started).
+    func removeEtcdMember(id: UInt64, via machine: ObservedMachine) async throws
     /// `EtcdLeaveCluster`: the node removes its own member and wipes its etcd data. For a live node.
     func leaveEtcd(_ machine: ObservedMachine) async throws
     /// `EtcdSnapshot`, streamed to `path` (written to `<path>.part`, checked, then renamed).

@@ -35,7 +35,7 @@ extension FailoverPlaybook {
             throw ClusterError(.refused, duplicate.description(cluster: spec.name), hint: "remove the stray copy with `clusterctl node remove \(spec.name) \(node) --machine ID` first")
         }
         let machine = copies.first
-        let member = observed.cluster.etcdMembers.first { $0.hostname == node }
+        let member = observed.cluster.etcdMembers.first { $0.belongs(to: node, addresses: copies.first?.addresses ?? []) }
         let kubernetesNode = observed.kubernetesNode(node)
         let provider = "\(placement.provider) (\(placement.size))"
 
@@ -104,17 +104,18 @@ extension FailoverPlaybook {
                 hint: "recover from an etcd snapshot (`clusterctl etcd restore \(spec.name)`)")
         }
         let members = observed.cluster.etcdMembers
+        let addresses = observed.machines(named: node).first?.addresses ?? []
         guard !members.isEmpty else {
             throw ClusterError(
                 .refused, "no control plane answers etcd's member list: etcd has no quorum, and no member can be removed without one",
                 hint: "if the other control planes cannot come back, recover from an etcd snapshot (`clusterctl etcd restore \(spec.name)`)")
         }
-        // The lost node's own learner (it died while waiting for its promotion) is not a join in
-        // progress: it never will be promoted, and while it is listed etcd refuses every other
-        // learner (one at a time), the replacement's too (kubernetes-sigs/cluster-api#13221). The
-        // removal step removes it like a voter; removing a learner needs no quorum check (etcd
-        // `mayRemoveMember`, FAILOVER-FACTS.md section 2).
-        if let joining = members.first(where: { ($0.isLearner || $0.hostname.isEmpty) && $0.hostname != node }) {
+        // The lost node's own learner (it died waiting for its promotion, or before its etcd
+        // started and took a name) is not a join in progress: it never will be promoted, and
+        // while it is listed etcd refuses every other learner (one at a time), the replacement's
+        // too (kubernetes-sigs/cluster-api#13221). The removal step removes it like a voter;
+        // removing a learner needs no quorum check (etcd `mayRemoveMember`, FAILOVER-FACTS.md section 2).
+        if let joining = members.first(where: { ($0.isLearner || $0.hostname.isEmpty) && !$0.belongs(to: node, addresses: addresses) }) {
             throw ClusterError(
                 .refused, "etcd member \(joining.hexID)\(joining.hostname.isEmpty ? " has no name yet" : " (\(joining.hostname)) is a learner"): a join is in progress",
                 hint: "wait until it is promoted (Talos retries every 2 s for up to 10 min), then run the playbook again")

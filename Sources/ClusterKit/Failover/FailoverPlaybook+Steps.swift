@@ -16,7 +16,8 @@ extension FailoverPlaybook {
             let now = try await observe()
             try checkControlPlaneGuards(node: node, observed: now)
             let peers = now.cluster.machines.filter { $0.identity.role == .controlPlane && $0.identity.node != node && now.isHealthyControlPlaneForEtcd($0) }
-            switch try await operations.removeEtcdMember(of: node, peers: peers, stopOnRefusal: true) {
+            let addresses = now.machines(named: node).first?.addresses ?? []
+            switch try await operations.removeEtcdMember(of: node, addresses: addresses, peers: peers, stopOnRefusal: true) {
             case .removed(let via): return (.done, "etcd member of \(node) removed through \(via)")
             case .notListed: return (.alreadyDone, "etcd lists no member \(node)")
             case .noPeers: throw ClusterError(.refused, "no healthy control plane to remove \(node)'s etcd member through")

@@ -62,12 +62,12 @@ public struct NodeOperations: Sendable {
     /// Removes a machine the cluster no longer wants: its etcd member first (through a control
     /// plane in `peers` that stays), then its Kubernetes node, then the machine, so quorum
     /// arithmetic stays right. When the member cannot be removed the machine is kept and the
-    /// error says why (see ``removeEtcdMember(of:peers:stopOnRefusal:)``).
+    /// error says why (see ``removeEtcdMember(of:addresses:peers:stopOnRefusal:)``).
     /// - Parameter mayHoldEtcdMember: false only when the node surely has no member (it never
     ///   left maintenance mode).
     public func removeNode(_ machine: ObservedMachine, peers: [ObservedMachine], mayHoldEtcdMember: Bool, limiter: ConcurrencyLimiter? = nil) async throws {
         if machine.identity.role == .controlPlane, mayHoldEtcdMember {
-            try await removeEtcdMember(of: machine.identity.node, peers: peers)
+            try await removeEtcdMember(of: machine.identity.node, addresses: machine.addresses, peers: peers)
         }
         try await drainAndDeleteKubernetesNode(machine.identity.node)
         try await deleteMachine(machine, limiter: limiter)

@@ -74,6 +74,10 @@ public final class RealTalosAPI: TalosAPI {
         try await call { try await $0.removeEtcdMember(named: name, via: machine) }
     }
 
+    public func removeEtcdMember(id: UInt64, via machine: ObservedMachine) async throws {
+        try await call { try await $0.removeEtcdMember(id: id, via: machine) }
+    }
+
     public func leaveEtcd(_ machine: ObservedMachine) async throws {
         try await call { try await $0.leaveEtcd(machine) }
     }

@@ -36,6 +36,10 @@ public struct SimulatedTalosAPI: TalosAPI {
         try await world.removeEtcdMember(named: name, via: machine)
     }
 
+    public func removeEtcdMember(id: UInt64, via machine: ObservedMachine) async throws {
+        try await world.removeEtcdMember(id: id, via: machine)
+    }
+
     public func leaveEtcd(_ machine: ObservedMachine) async throws { try await world.leaveEtcd(machine) }
 
     public func etcdSnapshot(via machine: ObservedMachine, to path: String) async throws -> EtcdSnapshotInfo {

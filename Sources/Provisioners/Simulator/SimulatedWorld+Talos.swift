@@ -160,12 +160,21 @@ extension SimulatedWorld {
 
     /// etcd's `mayRemoveMember` (strict reconfig check), then the removal.
     private func removeMember(_ name: String, _ cluster: String, servedBy server: SimulatedMachine, state: inout SimulatorState, now: Double) throws {
+        try removeMember(cluster, servedBy: server, state: &state, now: now, resource: name, notFound: "etcd has no member named \(name)") {
+            $0.identity.node == name
+        }
+    }
+
+    private func removeMember(
+        _ cluster: String, servedBy server: SimulatedMachine, state: inout SimulatorState, now: Double, resource name: String, notFound: String,
+        matching: (SimulatedMachine) -> Bool
+    ) throws {
         let membership = etcdMembership(state, cluster: cluster, now: now)
         guard hasQuorum(state, cluster: cluster, now: now) else {
             throw ProvisionerError(.unavailable, "etcdserver: no leader", resource: name, isTransient: true)
         }
-        guard let member = membership.first(where: { $0.machine.identity.node == name }) else {
-            throw ProvisionerError(.notFound, "etcd has no member named \(name)", resource: name)
+        guard let member = membership.first(where: { matching($0.machine) }) else {
+            throw ProvisionerError(.notFound, notFound, resource: name)
         }
         let id = Self.memberID(member.machine)
         if !member.isLearner {
@@ -192,6 +201,19 @@ extension SimulatedWorld {
         try await perform(.etcd, provider: nil, node: name, latency: timings.talosLatency) { state, now in
             let server = try self.controlPlane(state, machine, now: now, "etcd remove member")
             try self.removeMember(name, server.identity.cluster, servedBy: server, state: &state, now: now)
+        }
+    }
+
+    /// By ID, as `EtcdRemoveMemberByID` is; etcd's answer for an unknown ID is "member not found".
+    func removeEtcdMember(id: UInt64, via machine: ObservedMachine) async throws {
+        // Logged (and open to injected faults) under the member's node, as the removal by name is.
+        let member = Self.machines(snapshot(), cluster: machine.identity.cluster).first { Self.memberID($0) == id }?.identity.node
+        try await perform(.etcd, provider: nil, node: member ?? machine.identity.node, latency: timings.talosLatency) { state, now in
+            let server = try self.controlPlane(state, machine, now: now, "etcd remove member")
+            try self.removeMember(
+                server.identity.cluster, servedBy: server, state: &state, now: now, resource: String(id, radix: 16),
+                notFound: "failed to remove member \(id): etcdserver: member not found"
+            ) { Self.memberID($0) == id }
         }
     }
 

@@ -153,8 +153,12 @@ public final class TalosMachineClient: TalosAPI {
             throw ProvisionerError(.conflict, "etcd has \(matching.count) members named \(name) (\(matching.map(\.hexID).joined(separator: ", ")))", resource: name,
                 hint: "remove the stale one by ID with `talosctl etcd remove-member`")
         }
+        try await removeEtcdMember(id: member.id, via: machine)
+    }
+
+    public func removeEtcdMember(id: UInt64, via machine: ObservedMachine) async throws {
         var request = Machine_EtcdRemoveMemberByIDRequest()
-        request.memberID = member.id
+        request.memberID = id
         let reply = try await call("EtcdRemoveMemberByID", machine) { [request] service, metadata, options in
             try await service.etcdRemoveMemberByID(request, metadata: metadata, options: options)
         }

@@ -144,13 +144,16 @@ struct TalosAPIContractTests {
         }
     }
 
-    @Test("members are removed by hostname; the last member never", arguments: TalosBackend.allCases)
+    @Test("members are removed by hostname or ID; the last member never", arguments: TalosBackend.allCases)
     func removal(backend: TalosBackend) async throws {
         try await backend.run { cluster in
             _ = try await cluster.formCluster()
             let cp1 = cluster.controlPlanes[0]
             await #expect { try await cluster.api.removeEtcdMember(named: "cp-9", via: cp1) } throws: { ($0 as? ProvisionerError)?.code == .notFound }
-            try await cluster.api.removeEtcdMember(named: "cp-3", via: cp1)
+            let members = try await cluster.api.etcdMembers(via: cp1)
+            let unknown = (members.map(\.id).max() ?? 0) &+ 1
+            await #expect { try await cluster.api.removeEtcdMember(id: unknown, via: cp1) } throws: { "\($0)".contains("member not found") }
+            try await cluster.api.removeEtcdMember(id: try #require(members.first { $0.hostname == "cp-3" }).id, via: cp1)
             try await cluster.api.leaveEtcd(cluster.controlPlanes[1])
             #expect(try await cluster.api.etcdMembers(via: cp1).map(\.hostname) == ["cp-1"])
             await #expect { try await cluster.api.removeEtcdMember(named: "cp-1", via: cp1) } throws: {
