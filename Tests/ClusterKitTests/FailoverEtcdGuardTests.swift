@@ -64,6 +64,23 @@ struct FailoverEtcdGuardTests {
             #expect(!etcd.isRunning(node))
         }
 
+        /// The state an earlier replacement of `node` leaves before its join: etcd stopped and
+        /// wiped, the old voter removed through wire-cp-1.
+        func retireVoter(_ node: String) async throws {
+            let old = try #require(try await etcd.members(via: "wire-cp-1").first { $0.name == node })
+            etcd.wipe(node)
+            try await etcd.waitForLeader()
+            try await etcd.remove(old.id, via: "wire-cp-1")
+        }
+
+        /// etcd is whole again: wire-cp-1 to 3 voting, and the member `id` gone.
+        func expectThreeVoters(without id: UInt64) async throws {
+            let after = try await etcd.members(via: "wire-cp-1")
+            #expect(after.map(\.name).sorted() == ["wire-cp-1", "wire-cp-2", "wire-cp-3"])
+            #expect(after.allSatisfy { !$0.isLearner })
+            #expect(!after.contains { $0.id == id })
+        }
+
         /// etcd's member names as etcd itself lists them, through `via`.
         func members(via: String) async throws -> [String] {
             try await etcd.members(via: via).map(\.name).sorted()
@@ -120,10 +137,7 @@ struct FailoverEtcdGuardTests {
         // An earlier replacement of wire-cp-3 lost power while it waited for its promotion: the
         // old voter was removed, the new machine's etcd joined as a learner under the same name
         // and started (so it has its name), and never will be promoted now.
-        let old = try #require(try await world.etcd.members(via: "wire-cp-1").first { $0.name == "wire-cp-3" })
-        world.etcd.wipe("wire-cp-3")
-        try await world.etcd.waitForLeader()
-        try await world.etcd.remove(old.id, via: "wire-cp-1")
+        try await world.retireVoter("wire-cp-3")
         let learner = try await EtcdTestCluster.afterHealthInterval { try await world.etcd.addMember("wire-cp-3", learner: true, via: "wire-cp-1") }
         let initial = try await world.etcd.members(via: "wire-cp-1").map { "\($0.id == learner ? "wire-cp-3" : $0.name)=\($0.peerURLs.first ?? "")" }
         try world.etcd.launch("wire-cp-3", initialCluster: initial.joined(separator: ","), state: "existing")
@@ -140,10 +154,7 @@ struct FailoverEtcdGuardTests {
         let removal = try #require(report.steps.first { $0.step.action == .removeEtcdMember })
         #expect(removal.message.hasPrefix("etcd member of wire-cp-3 removed through wire-cp-"), "\(removal.message)")
         // etcd itself: three voters, the dead learner gone, so the replacement could take the slot.
-        let after = try await world.etcd.members(via: "wire-cp-1")
-        #expect(after.map(\.name).sorted() == ["wire-cp-1", "wire-cp-2", "wire-cp-3"])
-        #expect(after.allSatisfy { !$0.isLearner })
-        #expect(!after.contains { $0.id == learner })
+        try await world.expectThreeVoters(without: learner)
         #expect(world.machines.deleted == ["wire-cp-3"])
         await world.stop()
     }
@@ -152,10 +163,7 @@ struct FailoverEtcdGuardTests {
         let world = try await World.start(controlPlanes: 3)
         // An earlier replacement of wire-cp-3 lost power between Talos adding its learner and its
         // etcd starting: the learner has no name, only the machine's peer URL.
-        let old = try #require(try await world.etcd.members(via: "wire-cp-1").first { $0.name == "wire-cp-3" })
-        world.etcd.wipe("wire-cp-3")
-        try await world.etcd.waitForLeader()
-        try await world.etcd.remove(old.id, via: "wire-cp-1")
+        try await world.retireVoter("wire-cp-3")
         let address = try #require(world.machines.address(of: "wire-cp-3"))
         let added = try await EtcdTestCluster.afterHealthInterval {
             try await world.etcd.call("wire-cp-1", "/v3/cluster/member/add", ["peerURLs": ["https://\(address):2380"], "isLearner": true])
@@ -166,10 +174,7 @@ struct FailoverEtcdGuardTests {
         let report = try await world.playbook("wire-cp-3").run()
         #expect(report.outcome == .completed, "\(report.reason ?? "") \(report.steps.map(\.message))")
         #expect(report.steps.contains { $0.step.action == .removeEtcdMember && $0.outcome == .done })
-        let after = try await world.etcd.members(via: "wire-cp-1")
-        #expect(after.map(\.name).sorted() == ["wire-cp-1", "wire-cp-2", "wire-cp-3"])
-        #expect(after.allSatisfy { !$0.isLearner })
-        #expect(!after.contains { String($0.id) == learner })
+        try await world.expectThreeVoters(without: try #require(UInt64(learner)))
         await world.stop()
     }
 
