@@ -173,4 +173,37 @@ final class ExclusiveLock: ClusterLock {
         #expect(again.outcome == .completed, "\(again.reason ?? "")")
         #expect(run.liveNodes.contains("home-cp-home-1"))
     }
+
+    @Test func theReplacementOfTheHolderLeavesTheMovedIPWhereTheWatcherPutIt() throws {
+        let run = SimulatedRun(spec: try FailoverWatcherTests.spec(mode: .automatic, lostAfter: .seconds(30)))
+        run.expectConverged(try run.up())
+        let report = try watch(run, for: .seconds(600), losing: [("home-cp-1", .seconds(10))])
+        #expect(report.playbooks.map(\.playbook) == [.ingressIP, .controlPlaneLost], "one move, no second one after the replacement")
+        #expect(report.playbooks.allSatisfy { $0.succeeded }, "\(report.playbooks.map { $0.reason ?? "" })")
+        #expect(report.playbooks.first?.ingressHolder == "home-cp-2")
+        // The replacement is a candidate too, but the IP already answers at a running node: its claim leaves it.
+        let operations = NodeOperations(spec: run.spec, backend: run.backend)
+        let backend = run.backend
+        let (target, machines) = try SimulationRunLoop(clock: run.world.clock).run {
+            (try await operations.ingressTarget(), try await backend.provisioner("hcloud").listMachines(cluster: "home"))
+        }
+        let holder = machines.first { $0.identity.node == "home-cp-2" }
+        #expect(target != nil && target == holder?.providerID, "\(target ?? "nowhere")")
+    }
+
+    @Test func theSameSeedGivesTheSameReport() throws {
+        func once() throws -> (FailoverWatcher.Report, [PlaybookEvent]) {
+            let run = SimulatedRun(spec: try Self.ingressOnWorkersSpec(lostAfter: .seconds(30)))
+            run.expectConverged(try run.up())
+            let events = PlaybookEventRecorder()
+            let report = try watch(run, for: .seconds(400), losing: [("home-cp-2", .seconds(10)), ("home-ingress-1", .seconds(90))], events: events)
+            return (report, events.events)
+        }
+        let (first, firstEvents) = try once()
+        let (second, secondEvents) = try once()
+        #expect(first.runs.count >= 2, "a replacement and the move ran: \(first.runs)")
+        #expect(first.runs == second.runs)
+        #expect(first.detections == second.detections)
+        #expect(firstEvents == secondEvents)
+    }
 }
