@@ -152,8 +152,10 @@ final class ExclusiveLock: ClusterLock {
         let lock = ExclusiveLock()
         let metrics = WatcherMetrics()
         let events = PlaybookEventRecorder()
-        // A control plane's replacement takes minutes: two are not enough.
-        let report = try watch(run, for: .seconds(120), losing: [("home-cp-home-1", .seconds(10))], lock: lock, metrics: metrics, events: events)
+        // A control plane's replacement takes minutes: two are not enough. A worker lost meanwhile waits its turn.
+        let report = try watch(run, for: .seconds(120), losing: [("home-cp-home-1", .seconds(10)), ("home-workers-1", .seconds(20))], lock: lock, metrics: metrics, events: events)
+        #expect(report.notStarted == ["worker-lost home-workers-1"])
+        #expect(events.events.contains { $0.node == "home-workers-1" && $0.message.hasPrefix("not replaced: the watch ended while its replacement waited its turn") })
         let stopped = try #require(report.cancelled.first)
         #expect(report.cancelled.count == 1)
         #expect(stopped.playbook == .controlPlaneLost && stopped.node == "home-cp-home-1")

@@ -65,6 +65,8 @@ public struct FailoverWatcher: Sendable {
         public var playbooks: [PlaybookReport]
         /// Playbooks the manual mode would have run: `controlplane-lost home-cp-2`.
         public var wouldRun: [String]
+        /// Replacements still waiting their turn when the watch ended: `worker-lost home-workers-2`.
+        public var notStarted: [String] = []
         /// Every playbook started, with its times, in the order they ended (or were cancelled).
         public var runs: [PlaybookRun]
 
@@ -101,7 +103,7 @@ public struct FailoverWatcher: Sendable {
         var replacementHandled = false
     }
 
-
+    /// How the watcher reports its own doings (not a playbook's): node, kind, message.
     typealias Emit = @Sendable (_ node: String?, _ kind: PlaybookEvent.Kind, _ message: String) -> Void
 
     /// Watches until `duration` has passed (nil: until cancelled). A replacement still running
@@ -213,7 +215,13 @@ public struct FailoverWatcher: Sendable {
                 let left = duration.map { $0 - (time.now - start) } ?? options.probeInterval
                 try await time.sleep(for: max(.zero, min(options.probeInterval, left)))
             }
-            // The watch is over: a replacement still running is stopped, and awaited as the group closes.
+            // The watch is over: a replacement still running is stopped, and awaited as the group
+            // closes; one still waiting its turn is named, as it was never started.
+            for name in waiting.sorted() {
+                let kind: PlaybookKind = nodes[name]?.machine.identity.role == .controlPlane ? .controlPlaneLost : .workerLost
+                ledger.notStarted("\(kind.rawValue) \(name)")
+                emit(name, .skipped, "not replaced: the watch ended while its replacement waited its turn; run `clusterctl failover \(spec.name) \(kind.rawValue) \(name)`")
+            }
             group.cancelAll()
         }
         metrics.replacements(running: false, queued: 0)

@@ -31,6 +31,10 @@ final class WatcherLedger: Sendable {
         state.withLock { $0.report.wouldRun.append(command) }
     }
 
+    func notStarted(_ command: String) {
+        state.withLock { $0.report.notStarted.append(command) }
+    }
+
     /// A playbook the loop ran itself (the ingress move) ended.
     func finished(_ playbook: PlaybookReport, started: Duration, ended: Duration) {
         state.withLock {

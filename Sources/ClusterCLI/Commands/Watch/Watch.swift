@@ -19,12 +19,12 @@ struct Watch: ParsableCommand {
             cluster's lock while any of its playbooks runs: nothing runs while a drill or another \
             command holds it, and nothing else gets in meanwhile.
 
-            When the watch ends (--for, or a signal) while a replacement runs, the replacement is \
-            stopped, the command names the step it reached and exits 1; run the failover playbook \
-            it names to finish the job.
+            When --for ends while a replacement runs, the replacement is stopped; the command \
+            names the step it reached (and any replacement still waiting its turn) and exits 1. \
+            Run the failover playbook it names to finish the job.
 
             Metrics for Prometheus are served on http://127.0.0.1:9464/metrics (nodes seen and \
-            lost, last detection, last playbook outcome).
+            lost, last detection, last playbook outcome, replacements running and waiting).
 
             Under --simulate, --for says how much simulated time to watch.
 
@@ -101,9 +101,12 @@ struct Watch: ParsableCommand {
                 Terminal.out(
                     "\(spec.name): \(run.playbook.rawValue)\(run.node.map { " \($0)" } ?? "") stopped\(run.cancelledAt.map { " at \($0.rawValue)" } ?? "") after \((run.ended - run.started).formattedSeconds): the watch ended first; run `\(command)` to finish the job")
             }
+            for command in report.notStarted {
+                Terminal.out("\(spec.name): \(command) not started: it waited for the running replacement when the watch ended; run `clusterctl failover \(spec.name) \(command)`")
+            }
             for command in report.wouldRun { Terminal.out("\(spec.name): would run `clusterctl failover \(spec.name) \(command)` (replacement is manual)") }
             if report.detections.isEmpty { Terminal.out("\(spec.name): no node lost while watching") }
-            if report.playbooks.contains(where: { !$0.succeeded }) || !report.cancelled.isEmpty { throw ExitCode(ExitStatus.failed) }
+            if report.playbooks.contains(where: { !$0.succeeded }) || !report.cancelled.isEmpty || !report.notStarted.isEmpty { throw ExitCode(ExitStatus.failed) }
             try session.verdict.finish()
         }
     }
