@@ -89,3 +89,24 @@ extension CLIWatchTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o644)
     }
 }
+
+extension CLIWatchTests {
+    @Test func theEndOfTheWatchStopsARunningReplacementSaysWhereAndExitsOne() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let spec = try String(contentsOf: cli.workDirectory.appendingPathComponent("clusters/home.yaml"), encoding: .utf8)
+        try cli.write("clusters/home.yaml", spec.replacingOccurrences(of: "nodeLostAfter: 10m", with: "nodeLostAfter: 20s"))
+        #expect(try cli.run("up", "home", "--simulate").status == 0)
+        try CLIFailoverTests.lose("home-cp-home-1", in: cli)
+        // A control plane's replacement takes minutes; the watch ends after 90 simulated seconds.
+        let watch = try cli.run("watch", "home", "--simulate", "--for", "90s", "--metrics-port", "0")
+        #expect(watch.status == 1, "\(watch.stderr)\n\(watch.stdout)")
+        #expect(watch.stdout.contains("home: home-cp-home-1 lost"), "\(watch.stdout)")
+        #expect(watch.stdout.contains("home: controlplane-lost home-cp-home-1 stopped at "), "\(watch.stdout)")
+        #expect(watch.stdout.contains("run `clusterctl failover home controlplane-lost home-cp-home-1` to finish the job"), "\(watch.stdout)")
+        // The command it names finishes the job.
+        let finish = try cli.run("failover", "home", "controlplane-lost", "home-cp-home-1", "--simulate")
+        #expect(finish.status == 0, "\(finish.stderr)\n\(finish.stdout)")
+        #expect(finish.stdout.contains("controlplane-lost home-cp-home-1 completed"), "\(finish.stdout)")
+    }
+}

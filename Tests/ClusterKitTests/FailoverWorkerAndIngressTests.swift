@@ -95,3 +95,19 @@ extension FailoverWorkerAndIngressTests {
         #expect(report.steps.last?.outcome != .failed)
     }
 }
+
+extension FailoverWorkerAndIngressTests {
+    @Test func aSecondWorkerLostDuringAReplacementIsNotWaitedFor() throws {
+        let run = SimulatedRun(spec: try SimulatedRun.failoverSpec())
+        run.expectConverged(try run.up())
+        run.world.lose("home-edge-1")
+        run.wait(.seconds(60))
+        // home-workers-1 was Ready when the playbook looked; it dies while the replacement boots.
+        let report = try run.failover(.workerLost, "home-edge-1", losing: ("home-workers-1", .seconds(30)))
+        #expect(report.outcome == .completed, "\(report.reason ?? "")")
+        let wait = try #require(report.steps.last)
+        #expect(wait.step.action == .waitHealthy)
+        #expect(wait.message.hasSuffix("not waited for, lost meanwhile: home-workers-1"), "\(wait.message)")
+        #expect(run.history("home-workers-1") == [false], "the playbook leaves the other lost worker to its own replacement")
+    }
+}

@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// What the watcher exposes to Prometheus: nodes seen and lost, the last detection, the last
-/// playbook's outcome. Rendered in the text exposition format without client-side timestamps
+/// playbook's outcome, the replacement running in the background and those waiting for it.
+/// Rendered in the text exposition format without client-side timestamps
 /// (node_exporter's textfile collector rejects them; FAILOVER-FACTS.md section 6), with names in
 /// base units and `_timestamp_seconds` for points in time (prometheus/docs `practices/naming.md`).
 public final class WatcherMetrics: Sendable {
@@ -15,6 +16,9 @@ public final class WatcherMetrics: Sendable {
         var playbooks = 0
         var lastPlaybook: Double?
         var lastPlaybookSucceeded: Bool?
+        var playbooksCancelled = 0
+        var replacementRunning = false
+        var replacementsQueued = 0
     }
 
     private let values = Mutex(Values())
@@ -51,6 +55,18 @@ public final class WatcherMetrics: Sendable {
         }
     }
 
+    /// A replacement the end of the watch cancelled: it neither succeeded nor failed.
+    func playbookCancelled() {
+        values.withLock { $0.playbooksCancelled += 1 }
+    }
+
+    func replacements(running: Bool, queued: Int) {
+        values.withLock {
+            $0.replacementRunning = running
+            $0.replacementsQueued = queued
+        }
+    }
+
     /// The metrics in Prometheus' text format, every known series present (0 before the first event).
     public func prometheusText(cluster: String) -> String {
         let v = values.withLock { $0 }
@@ -66,5 +82,8 @@ public final class WatcherMetrics: Sendable {
             + sample("clusterctl_watch_playbooks_total", "counter", "Playbooks the watcher ran since it started.", Double(v.playbooks))
             + sample("clusterctl_watch_last_playbook_timestamp_seconds", "gauge", "When the last playbook ended.", v.lastPlaybook ?? 0)
             + sample("clusterctl_watch_last_playbook_success", "gauge", "1 when the last playbook completed or had nothing to do, else 0.", v.lastPlaybookSucceeded == true ? 1 : 0)
+            + sample("clusterctl_watch_playbooks_cancelled_total", "counter", "Replacements stopped unfinished because the watch ended.", Double(v.playbooksCancelled))
+            + sample("clusterctl_watch_replacement_running", "gauge", "1 while a replacement playbook runs in the background, else 0.", v.replacementRunning ? 1 : 0)
+            + sample("clusterctl_watch_replacements_queued", "gauge", "Lost nodes whose replacement waits for the running one to end.", Double(v.replacementsQueued))
     }
 }

@@ -11,11 +11,20 @@ struct Watch: ParsableCommand {
             lost: detected within 5-15 s, long before Kubernetes marks it NotReady (40-55 s). \
             When it held the ingress floating IP, the IP moves to a healthy candidate at once. \
             After failover.replacement.nodeLostAfter the node is replaced (replacement.mode: \
-            automatic) or the command to do it is printed (manual). Each playbook takes the \
-            cluster's lock first: nothing runs while a drill or another command holds it.
+            automatic) or the command to do it is printed (manual).
+
+            A replacement runs in the background while the watch keeps probing, so the IP still \
+            moves at once when its holder is lost meanwhile. One replacement runs at a time (etcd \
+            adds one learner at a time); a second lost node's waits its turn. The watch holds the \
+            cluster's lock while any of its playbooks runs: nothing runs while a drill or another \
+            command holds it, and nothing else gets in meanwhile.
+
+            When --for ends while a replacement runs, the replacement is stopped; the command \
+            names the step it reached (and any replacement still waiting its turn) and exits 1. \
+            Run the failover playbook it names to finish the job.
 
             Metrics for Prometheus are served on http://127.0.0.1:9464/metrics (nodes seen and \
-            lost, last detection, last playbook outcome).
+            lost, last detection, last playbook outcome, replacements running and waiting).
 
             Under --simulate, --for says how much simulated time to watch.
 
@@ -87,9 +96,17 @@ struct Watch: ParsableCommand {
                 Terminal.out("\(spec.name): \(detection.node) lost, detected at \(detection.detected.formattedSeconds) (\((detection.detected - detection.firstMiss).formattedSeconds) after the first silent probe)")
             }
             for playbook in report.playbooks { try printer.print(playbook, simulated: cluster.simulate) }
+            for run in report.cancelled {
+                let command = "clusterctl failover \(spec.name) \(run.playbook.rawValue)\(run.node.map { " \($0)" } ?? "")"
+                Terminal.out(
+                    "\(spec.name): \(run.playbook.rawValue)\(run.node.map { " \($0)" } ?? "") stopped\(run.cancelledAt.map { " at \($0.rawValue)" } ?? "") after \((run.ended - run.started).formattedSeconds): the watch ended first; run `\(command)` to finish the job")
+            }
+            for command in report.notStarted {
+                Terminal.out("\(spec.name): \(command) not started: it waited for the running replacement when the watch ended; run `clusterctl failover \(spec.name) \(command)`")
+            }
             for command in report.wouldRun { Terminal.out("\(spec.name): would run `clusterctl failover \(spec.name) \(command)` (replacement is manual)") }
             if report.detections.isEmpty { Terminal.out("\(spec.name): no node lost while watching") }
-            if report.playbooks.contains(where: { !$0.succeeded }) { throw ExitCode(ExitStatus.failed) }
+            if report.playbooks.contains(where: { !$0.succeeded }) || !report.cancelled.isEmpty || !report.notStarted.isEmpty { throw ExitCode(ExitStatus.failed) }
             try session.verdict.finish()
         }
     }
