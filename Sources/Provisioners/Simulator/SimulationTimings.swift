@@ -31,13 +31,14 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
     ///   (syself/cluster-api-provider-hetzner#1223), so one round trip is below that; 300 ms chosen.
     /// - imagePreparation: no timed run with a nameable source found. The steps are those of
     ///   apricote/hcloud-upload-image (helper server, rescue system, write the image, power off,
-    ///   snapshot), whose own documentation (`hcloudimages/doc.go`) says the upload "usually takes
-    ///   no more than a few minutes"; its helper server comes up in 4.7 s (#1223 above), so the time
-    ///   is the download, the write and the snapshot. 4 minutes chosen.
+    ///   snapshot), whose own documentation (`hcloudimages/doc.go`) puts an upload at a few
+    ///   minutes of server time at most; creating a server from a system image took 4.7 s (#1223
+    ///   above), so the time is the rescue boot, the download, the write and the snapshot. 4
+    ///   minutes chosen.
     /// - boot: creating servers from a snapshot measured "Creation complete after 1m9s" to "1m10s"
     ///   (hetznercloud/terraform-provider-hcloud#966) and 1m1s for a 0.38 GB snapshot
     ///   (ifeulner/packer-hcloud-microos, README), creation time growing with the snapshot's size
-    ///   (apricote/hcloud-upload-image#101, which shrank the Talos snapshot to 0.2 GB). Talos then
+    ///   (apricote/hcloud-upload-image#101, which shrank the Talos snapshot to 0.2 GiB). Talos then
     ///   needs about 14 s of kernel boot before its API answers (siderolabs/talos#8446). 75-84 s in
     ///   all; 75 s chosen, the low end, for the small Talos snapshot.
     public var hetzner = Provider(apiLatency: .milliseconds(300), imagePreparation: .seconds(240), boot: .seconds(75), acceptsUserData: true)
@@ -57,9 +58,10 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
     /// - imagePreparation: none. The real provisioner only reads the template VM's config
     ///   (`ProxmoxProvisioner.ensureImage`), one call that `apiLatency` already costs; the
     ///   template is built by the operator beforehand.
-    /// - boot: cloning three Talos VMs from a template and starting them took "Creation complete
-    ///   after 11s" (siderolabs/terraform-provider-talos#156); then about 14 s to Talos' API
-    ///   (siderolabs/talos#8446): 25 s.
+    /// - boot: creating and starting three Talos VMs through the Proxmox API took "Creation
+    ///   complete after 11s" (`proxmox_vm_qemu`, siderolabs/terraform-provider-talos#156), a linked
+    ///   clone being "nearly instantaneous" (pve-docs `qm.adoc`); then about 14 s to Talos' API
+    ///   (siderolabs/talos#8446): 25 s. A full clone copies the whole disk first and takes longer.
     public var proxmox = Provider(apiLatency: .milliseconds(300), imagePreparation: .zero, boot: .seconds(25), acceptsUserData: true)
     /// The `simulator` provider type stands for no real system, so no measurement applies; its
     /// figures are short so that specs naming it run quickly.
@@ -78,7 +80,7 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
     public var installAndReboot: Duration = .seconds(60)
     /// From `Bootstrap` to the Kubernetes API answering (etcd, then the static pods). etcd went
     /// from started to healthy in 5 s and the static pods were rendered the same second
-    /// (siderolabs/talos#11190); no published measurement found for pulling and starting
+    /// (siderolabs/talos#11190, Talos in Docker); no published measurement found for pulling and starting
     /// kube-apiserver, 35 s chosen for it: 40 s.
     public var bootstrapToAPI: Duration = .seconds(40)
     /// From a further control plane running to etcd adding it as a learner: Talos' etcd service
