@@ -96,12 +96,7 @@ public final class LoopbackCloud: @unchecked Sendable {
 
     /// Stops the coupling and every server of the world.
     public func stop() async {
-        let task = loop.withLock { current in
-            defer { current = nil }
-            return current
-        }
-        task?.cancel()
-        await task?.value
+        await loop.cancelAndWait()
         await talos.shutdown()
         kubernetes.stop()
         hetznerServer.stop()

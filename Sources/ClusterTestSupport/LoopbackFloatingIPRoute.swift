@@ -83,12 +83,7 @@ public final class LoopbackFloatingIPRoute: Sendable {
 
     /// Stops routing and ends every relayed connection.
     public func stop() async {
-        let task = loop.withLock { current in
-            defer { current = nil }
-            return current
-        }
-        task?.cancel()
-        await task?.value
+        await loop.cancelAndWait()
         try? await listener.close()
         closeConnections { _ in true }
     }
