@@ -18,6 +18,11 @@ public struct DrillEvent: Sendable, Hashable {
         self.kind = kind
         self.message = message
     }
+
+    /// A step of the drill's report, announced as it ends, `elapsed` into the drill.
+    public init(ended step: DrillReport.Step, at elapsed: Duration, node: String?) {
+        self.init(elapsed: elapsed, step: step.name, node: node, kind: step.passed ? .succeeded : .failed, message: step.detail)
+    }
 }
 
 /// Receives drill events as they happen; must be cheap and must not block.

@@ -311,7 +311,8 @@ final class DrillLog: Sendable {
 
     /// Records a step of the drill's own and sends it to the drill's events.
     func step(_ name: String, started: Double, ended: Double, passed: Bool, detail: String, node: String? = nil) {
-        add([DrillReport.Step(name: name, started: started, duration: ended - started, passed: passed, detail: detail)])
-        events(DrillEvent(elapsed: .seconds(ended), step: name, node: node, kind: passed ? .succeeded : .failed, message: detail))
+        let step = DrillReport.Step(name: name, started: started, duration: ended - started, passed: passed, detail: detail)
+        add([step])
+        events(DrillEvent(ended: step, at: .seconds(ended), node: node))
     }
 }

@@ -34,7 +34,7 @@ public struct FailoverDrillRepair: DrillRepair {
         var log = StepLog(drillStart: fault.drillStart, time: backend.time, node: fault.node, events: events)
         let detectedAt = try await detect(fault, urgent: urgent, log: &log)
         if !urgent, fault.scenario != .moveIngressIP, let replacement = spec.failover?.replacement {
-            try await honour(replacement, kind: Self.kind(fault.role), fault: fault, log: &log)
+            try await honour(replacement, kind: PlaybookKind.replacing(fault.role), fault: fault, log: &log)
         }
         // A stop condition tripped: whatever else the drill's watch saw lost is repaired too, at
         // the same time, since each playbook waits for every node that was Ready when it began
@@ -42,20 +42,19 @@ public struct FailoverDrillRepair: DrillRepair {
         let others = urgent ? try await lostMachines(except: fault.node) : []
         let start = log.drillStart
         let time = backend.time
-        let sink = events
         let (recoveredAt, steps) = try await withThrowingTaskGroup(of: (Duration?, [DrillReport.Step]).self) { group in
             group.addTask {
-                var log = StepLog(drillStart: start, time: time, node: fault.node, events: sink)
+                var log = StepLog(drillStart: start, time: time, node: fault.node, events: events)
                 let recovered = try await repairTarget(fault, log: &log)
                 return (recovered, log.steps)
             }
             for machine in others {
                 group.addTask {
-                    var log = StepLog(drillStart: start, time: time, node: machine.identity.node, events: sink)
+                    var log = StepLog(drillStart: start, time: time, node: machine.identity.node, events: events)
                     if machine.phase == .stopped {
                         try await bringBack(machine.identity.node, log: &log)
                     } else {
-                        _ = try await runPlaybook(Self.kind(machine.identity.role), node: machine.identity.node, log: &log)
+                        _ = try await runPlaybook(PlaybookKind.replacing(machine.identity.role), node: machine.identity.node, log: &log)
                     }
                     return (nil, log.steps)
                 }
@@ -73,14 +72,12 @@ public struct FailoverDrillRepair: DrillRepair {
         return DrillRepairResult(detectedAt: detectedAt, recoveredAt: recoveredAt, steps: log.steps)
     }
 
-    private static func kind(_ role: NodeRole) -> PlaybookKind { role == .controlPlane ? .controlPlaneLost : .workerLost }
-
     /// The matching playbook for the node the drill broke; for the IP, the move and the way back.
     /// Returns when the service was back, by the playbook's own measure.
     private func repairTarget(_ fault: DrillFault, log: inout StepLog) async throws -> Duration? {
         switch fault.scenario {
         case .loseControlPlane, .loseWorker:
-            return try await runPlaybook(Self.kind(fault.role), node: fault.node, log: &log).recoveredAt
+            return try await runPlaybook(PlaybookKind.replacing(fault.role), node: fault.node, log: &log).recoveredAt
         case .moveIngressIP:
             let recovered = try await runPlaybook(.ingressIP, node: nil, log: &log).ingressAt
             try await bringBack(fault.node, log: &log)
@@ -152,9 +149,8 @@ public struct FailoverDrillRepair: DrillRepair {
     private func runPlaybook(_ kind: PlaybookKind, node: String?, log: inout StepLog) async throws -> (recoveredAt: Duration?, ingressAt: Duration?) {
         let start = backend.time.now
         let offset = start - log.drillStart
-        let sink = events
-        let report = try await FailoverPlaybook(kind, node: node, spec: spec, backend: backend, options: playbook, events: { event in
-            sink(DrillEvent(elapsed: offset + event.elapsed, step: event.action?.rawValue ?? kind.rawValue, node: event.node ?? node, kind: event.kind, message: event.message))
+        let report = try await FailoverPlaybook(kind, node: node, spec: spec, backend: backend, options: playbook, events: { [events] event in
+            events(DrillEvent(elapsed: offset + event.elapsed, step: event.action?.rawValue ?? kind.rawValue, node: event.node ?? node, kind: event.kind, message: event.message))
         }).run()
         for record in report.steps {
             log.record(
@@ -220,8 +216,9 @@ private struct StepLog: Sendable {
     var now: Double { (time.now - drillStart).inSeconds }
 
     mutating func step(_ name: String, started: Double, passed: Bool, detail: String) {
-        steps.append(DrillReport.Step(name: name, started: started, duration: now - started, passed: passed, detail: detail))
-        events(DrillEvent(elapsed: time.now - drillStart, step: name, node: node, kind: passed ? .succeeded : .failed, message: detail))
+        let step = DrillReport.Step(name: name, started: started, duration: now - started, passed: passed, detail: detail)
+        steps.append(step)
+        events(DrillEvent(ended: step, at: time.now - drillStart, node: node))
     }
 
     /// Says what the repair is doing now, without recording a step.

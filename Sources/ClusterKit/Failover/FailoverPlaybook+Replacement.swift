@@ -21,7 +21,7 @@ extension FailoverPlaybook {
             throw ClusterError(.notFound, "no pool of cluster \(spec.name) has a node \(node)", hint: names.isEmpty ? "the cluster has no machines" : "nodes: \(names)")
         }
         guard placement.identity.role == role else {
-            let other: PlaybookKind = placement.identity.role == .controlPlane ? .controlPlaneLost : .workerLost
+            let other = PlaybookKind.replacing(placement.identity.role)
             throw ClusterError(.refused, "\(node) is a \(placement.identity.role == .controlPlane ? "control-plane node" : "worker")", hint: "use the \(other.rawValue) playbook")
         }
         if let reason = observed.cluster.unreachableProviders[placement.provider] {

@@ -180,7 +180,7 @@ public struct FailoverWatcher: Sendable {
                 }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
                 for (name, detected) in due {
                     guard let watch = nodes[name] else { continue }
-                    let kind: PlaybookKind = watch.machine.identity.role == .controlPlane ? .controlPlaneLost : .workerLost
+                    let kind = PlaybookKind.replacing(watch.machine.identity.role)
                     guard replacement.mode == .automatic else {
                         nodes[name]?.replacementHandled = true
                         ledger.wouldRun("\(kind.rawValue) \(name)")
@@ -218,7 +218,7 @@ public struct FailoverWatcher: Sendable {
             // The watch is over: a replacement still running is stopped, and awaited as the group
             // closes; one still waiting its turn is named, as it was never started.
             for name in waiting.sorted() {
-                let kind: PlaybookKind = nodes[name]?.machine.identity.role == .controlPlane ? .controlPlaneLost : .workerLost
+                let kind = PlaybookKind.replacing(nodes[name]?.machine.identity.role ?? .worker)
                 ledger.notStarted("\(kind.rawValue) \(name)")
                 emit(name, .skipped, "not replaced: the watch ended while its replacement waited its turn; run `clusterctl failover \(spec.name) \(kind.rawValue) \(name)`")
             }

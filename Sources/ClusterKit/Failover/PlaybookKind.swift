@@ -9,4 +9,7 @@ public enum PlaybookKind: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Whether the playbook needs the lost node's name.
     public var needsNode: Bool { self != .ingressIP }
+
+    /// The playbook that replaces a lost node of `role`.
+    public static func replacing(_ role: NodeRole) -> PlaybookKind { role == .controlPlane ? .controlPlaneLost : .workerLost }
 }

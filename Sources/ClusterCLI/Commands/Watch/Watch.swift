@@ -97,9 +97,9 @@ struct Watch: ParsableCommand {
             }
             for playbook in report.playbooks { try printer.print(playbook, simulated: cluster.simulate) }
             for run in report.cancelled {
-                let command = "clusterctl failover \(spec.name) \(run.playbook.rawValue)\(run.node.map { " \($0)" } ?? "")"
+                let playbook = "\(run.playbook.rawValue)\(run.node.map { " \($0)" } ?? "")"
                 Terminal.out(
-                    "\(spec.name): \(run.playbook.rawValue)\(run.node.map { " \($0)" } ?? "") stopped\(run.cancelledAt.map { " at \($0.rawValue)" } ?? "") after \((run.ended - run.started).formattedSeconds): the watch ended first; run `\(command)` to finish the job")
+                    "\(spec.name): \(playbook) stopped\(run.cancelledAt.map { " at \($0.rawValue)" } ?? "") after \((run.ended - run.started).formattedSeconds): the watch ended first; run `clusterctl failover \(spec.name) \(playbook)` to finish the job")
             }
             for command in report.notStarted {
                 Terminal.out("\(spec.name): \(command) not started: it waited for the running replacement when the watch ended; run `clusterctl failover \(spec.name) \(command)`")
