@@ -258,10 +258,11 @@ public final class EtcdTestCluster: Sendable {
     /// The value of `etcd_network_active_peers{Local=…,Remote=…}` in a Prometheus text page. etcd
     /// labels IDs in unpadded hex (`types.ID.String()`), so they are compared as numbers.
     static func activePeers(in metrics: String, local: UInt64, remote: UInt64) -> Int? {
-        for line in metrics.split(separator: "\n") where line.hasPrefix("etcd_network_active_peers{") {
+        let name = "etcd_network_active_peers{"
+        for line in metrics.split(separator: "\n") where line.hasPrefix(name) {
             guard let close = line.firstIndex(of: "}") else { continue }
             var labels: [String: UInt64] = [:]
-            for pair in line[line.index(after: line.firstIndex(of: "{")!)..<close].split(separator: ",") {
+            for pair in line.dropFirst(name.count)[..<close].split(separator: ",") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2 else { continue }
                 labels[String(parts[0])] = UInt64(parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")), radix: 16)
