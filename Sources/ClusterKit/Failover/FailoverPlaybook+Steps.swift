@@ -37,7 +37,7 @@ extension FailoverPlaybook {
         case .waitHealthy:
             let expected = expectedHealth(node: node, initial: run.initial)
             let healthy = try await watchingControlPlanes(except: node) {
-                try await waitUntilHealthy(expected, replacing: node, operations: operations)
+                try await operations.waitUntilHealthy(expected, timeout: options.recoveryTimeout) { try await stillExpected($0, replacing: node) }
             }
             run.report.recoveredAfter = run.elapsed
             let lost = expected.nodes.subtracting(healthy.nodes).sorted()
@@ -173,29 +173,21 @@ extension FailoverPlaybook {
         }
     }
 
-    /// Polls until the cluster matches `expected`, leaving out a worker other than `node` whose
-    /// machine its provider reports failed or stopped: a second worker lost during the
-    /// replacement cannot turn Ready, and waiting for it would hold this playbook until its
-    /// timeout while the lost worker's own replacement waits behind it (the watcher runs one
-    /// replacement at a time). A machine the provider does not list is not left out (an unreadable
-    /// inventory lists nothing), nor is a control plane: ``watchingControlPlanes`` stops the
-    /// playbook when one is lost. Returns what was waited for.
-    func waitUntilHealthy(_ expected: NodeOperations.ExpectedHealth, replacing node: String, operations: NodeOperations) async throws -> NodeOperations.ExpectedHealth {
-        let deadline = time.now + options.recoveryTimeout
-        var problems: [String] = []
+    /// `expected` without a worker other than `node` whose machine its provider reports failed or
+    /// stopped now: a second worker lost during the replacement cannot turn Ready, and waiting for
+    /// it would hold this playbook until its timeout while the lost worker's own replacement waits
+    /// behind it (the watcher runs one replacement at a time). A machine the provider does not
+    /// list is not left out (an unreadable inventory lists nothing), nor is a control plane:
+    /// ``watchingControlPlanes`` stops the playbook when one is lost.
+    func stillExpected(_ expected: NodeOperations.ExpectedHealth, replacing node: String) async throws -> NodeOperations.ExpectedHealth {
+        let machines = try await ObservedCluster.observe(spec: spec, backend: backend).machines
         var current = expected
-        repeat {
-            let machines = try await ObservedCluster.observe(spec: spec, backend: backend).machines
-            current.nodes = expected.nodes.filter { name in
-                let copies = machines.filter { $0.identity.node == name }
-                let dead = !copies.isEmpty && copies.allSatisfy { $0.phase == .failed || $0.phase == .stopped }
-                return name == node || expected.controlPlanes.contains(name) || copies.contains { $0.identity.role == .controlPlane } || !dead
-            }
-            problems = try await operations.healthProblems(current)
-            if problems.isEmpty { return current }
-            try await time.sleep(for: options.pollInterval)
-        } while time.now < deadline
-        throw ClusterError(.timeout, "the cluster is not healthy: " + problems.joined(separator: "; "))
+        current.nodes = expected.nodes.filter { name in
+            let copies = machines.filter { $0.identity.node == name }
+            let dead = !copies.isEmpty && copies.allSatisfy { $0.phase == .failed || $0.phase == .stopped }
+            return name == node || expected.controlPlanes.contains(name) || copies.contains { $0.identity.role == .controlPlane } || !dead
+        }
+        return current
     }
 
     /// The nodes that were Ready when the playbook started plus the replaced one; the control

@@ -51,14 +51,20 @@ extension NodeOperations {
     }
 
     /// Polls until the cluster matches `expected`, or throws a `timeout` error naming what is
-    /// still wrong after `timeout`.
-    public func waitUntilHealthy(_ expected: ExpectedHealth, timeout: Duration = .seconds(600)) async throws {
+    /// still wrong after `timeout`. `narrowing` may leave out, at each round, what is no longer
+    /// worth waiting for; returns what was waited for in the end.
+    @discardableResult
+    public func waitUntilHealthy(
+        _ expected: ExpectedHealth, timeout: Duration = .seconds(600), narrowing narrow: (ExpectedHealth) async throws -> ExpectedHealth = { $0 }
+    ) async throws -> ExpectedHealth {
         emit(.health, nil, .started, "checking cluster health")
         let deadline = time.now + timeout
         var problems: [String] = []
         var said: [String] = []
+        var current = expected
         repeat {
-            problems = try await healthProblems(expected)
+            current = try await narrow(expected)
+            problems = try await healthProblems(current)
             if problems.isEmpty { break }
             // A joining control plane waits minutes for its etcd promotion: say what is awaited,
             // each time it changes.
@@ -69,7 +75,8 @@ extension NodeOperations {
             try await time.sleep(for: pollInterval)
         } while time.now < deadline
         guard problems.isEmpty else { throw ClusterError(.timeout, "the cluster is not healthy: " + problems.joined(separator: "; ")) }
-        let count = expected.controlPlanes.count
-        emit(.health, nil, .succeeded, "healthy: \(expected.nodes.count) nodes Ready, etcd \(count)/\(count)" + (expected.gitops && spec.gitops != nil ? ", Flux ready" : ""))
+        let count = current.controlPlanes.count
+        emit(.health, nil, .succeeded, "healthy: \(current.nodes.count) nodes Ready, etcd \(count)/\(count)" + (current.gitops && spec.gitops != nil ? ", Flux ready" : ""))
+        return current
     }
 }
